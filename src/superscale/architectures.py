@@ -1,0 +1,161 @@
+"""Model architectures the engine can train, behind one small interface.
+
+An architecture says how to initialise a shard's parameters, how to turn a sampled batch into a loss and
+its gradients, and how the optimiser treats each parameter. The engine owns everything else (data streams,
+schedule, signed AdamW, logging), so a variant such as the deep or cross-entropy toy model only writes its
+forward pass.
+
+`TiedToyModel` is the paper's model with hand-written gradients (the hot path); `AutogradArchitecture` is
+the base for variants, which get their gradients from torch.autograd.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+
+from superscale.data import SparseBatch, sample_dense, sample_sparse
+from superscale.model import encode, init_toy_params
+from superscale.optim import ParamRule
+
+__all__ = [
+    "ARCHITECTURES",
+    "Architecture",
+    "AutogradArchitecture",
+    "Batch",
+    "TiedToyModel",
+    "get_architecture",
+    "register_architecture",
+]
+
+Batch = Tensor | SparseBatch
+
+
+class Architecture:
+    """Interface: subclass and implement `init_params` and `loss_and_grads`."""
+
+    name: ClassVar[str] = ""
+    #: how the optimiser treats each parameter (learning-rate group, signed decay or not)
+    rules: ClassVar[dict[str, ParamRule]] = {}
+
+    def __init__(self, n: int, m: int, n_layers: int = 1, **options: Any) -> None:
+        if options:
+            raise ValueError(f"architecture {self.name!r} takes no options, got {sorted(options)}")
+        if n_layers != 1:
+            raise ValueError(f"architecture {self.name!r} has exactly 1 layer, got n_layers={n_layers!r}")
+        self.n, self.m, self.n_layers = n, m, n_layers
+
+    def init_params(self, seeds: Sequence[int]) -> dict[str, Tensor]:
+        """Parameters [inst, ...] on the CPU, each instance from its own seed."""
+        raise NotImplementedError
+
+    def sample(self, probs: Tensor, batch: int, generator: torch.Generator, sparse: bool) -> Batch:
+        """One batch of the paper's data; override for a different data model."""
+        return sample_sparse(probs, batch, generator) if sparse else sample_dense(probs, batch, generator)
+
+    def loss_and_grads(
+        self, params: dict[str, Tensor], batch: Batch, loss_scale: float, need_grads: bool = True
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """Per-instance loss [inst] on the code's scale (mean over batch and features) and the gradients
+        of `loss_scale × loss` with respect to each parameter."""
+        raise NotImplementedError
+
+    def post_step(self, params: dict[str, Tensor]) -> None:
+        """Hook after every optimiser step (e.g. a projection); nothing by default."""
+
+    def param_count(self) -> int:
+        """Trainable parameters of one instance."""
+        return sum(p[0].numel() for p in self.init_params([0]).values())
+
+
+class TiedToyModel(Architecture):
+    """y = ReLU(W Wᵀ x + b), loss = mean over batch and features of (y − x)², gradients by hand.
+
+    Forward, per instance:   h = x W [B, m];  pre = h Wᵀ + b [B, n];  y = relu(pre)
+    Backward (c = 2·scale/(B n), g = c (y − x) ⊙ 1[pre > 0]):
+        ∂b = Σ_B g;   ∂W = gᵀ h + xᵀ (g W)   (decoder term + encoder term)
+    With a sparse batch, x is zero except at K active entries, so (y − x) differs from y only there and
+    the encoder term is a scatter of K rows: the dense work is three GEMMs and two passes over [B, n].
+    """
+
+    name = "tied"
+    rules: ClassVar[dict[str, ParamRule]] = {"W": ParamRule("W", True), "b": ParamRule("b", False)}
+
+    def init_params(self, seeds: Sequence[int]) -> dict[str, Tensor]:
+        W, b = init_toy_params(self.n, self.m, seeds)
+        return {"W": W, "b": b}
+
+    def loss_and_grads(
+        self, params: dict[str, Tensor], batch: Batch, loss_scale: float, need_grads: bool = True
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        W, b = params["W"], params["b"]
+        n_batch = batch.batch if isinstance(batch, SparseBatch) else batch.shape[-2]
+        h = encode(W, batch)  # [inst, B, m]
+        y = torch.baddbmm(b[:, None, :], h, W.transpose(1, 2)).relu_()  # [inst, B, n]
+        numel = n_batch * self.n
+        if isinstance(batch, SparseBatch):
+            s_idx, f_idx, v = batch.sample_idx, batch.feature_idx, batch.values.to(y.dtype)
+            y_act = y[:, s_idx, f_idx]  # [inst, K]
+            sum_sq = torch.linalg.vector_norm(y, dim=(1, 2)).double().square()
+            correction = ((y_act - v).square() - y_act.square()).sum(1, dtype=torch.float64)
+            loss = (sum_sq + correction) / numel
+            if not need_grads:
+                return loss, {}
+            # y becomes the masked residual (y − x)·1[pre > 0]: only active entries change
+            y[:, s_idx, f_idx] = torch.where(y_act > 0, y_act - v, torch.zeros_like(y_act))
+            residual = y
+        else:
+            diff = y - batch
+            loss = torch.linalg.vector_norm(diff, dim=(1, 2)).double().square() / numel
+            if not need_grads:
+                return loss, {}
+            residual = diff.mul_(y > 0)
+        coef = 2.0 * loss_scale / numel
+        grad_b = residual.sum(1).mul_(coef)
+        grad_W = torch.baddbmm(torch.empty_like(W), residual.transpose(1, 2), h, beta=0, alpha=coef)
+        grad_h = torch.baddbmm(torch.empty_like(h), residual, W, beta=0, alpha=coef)  # [inst, B, m]
+        if isinstance(batch, SparseBatch):
+            rows = grad_h[:, batch.sample_idx, :] * batch.values.to(W.dtype)[None, :, None]
+            grad_W.index_add_(1, batch.feature_idx, rows)
+        else:
+            grad_W += torch.matmul(batch.transpose(-1, -2), grad_h)
+        return loss, {"W": grad_W, "b": grad_b}
+
+
+class AutogradArchitecture(Architecture):
+    """Base for variants: implement `loss(params, x_dense)` → per-instance loss [inst]; autograd does the
+    rest. Slower than a hand-written backward, and exact by construction."""
+
+    def loss(self, params: dict[str, Tensor], x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def loss_and_grads(
+        self, params: dict[str, Tensor], batch: Batch, loss_scale: float, need_grads: bool = True
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        x = batch.to_dense() if isinstance(batch, SparseBatch) else batch
+        if not need_grads:
+            with torch.no_grad():
+                return self.loss(params, x).double(), {}
+        leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}
+        with torch.enable_grad():
+            loss = self.loss(leaves, x)
+            grads = torch.autograd.grad(loss.sum() * loss_scale, list(leaves.values()))
+        return loss.detach().double(), dict(zip(leaves, grads, strict=True))
+
+
+ARCHITECTURES: dict[str, Callable[..., Architecture]] = {"tied": TiedToyModel}
+
+
+def register_architecture(name: str, factory: Callable[..., Architecture]) -> None:
+    """Make `name` usable in ShardSpec.architecture and in sweep configs."""
+    ARCHITECTURES[name] = factory
+
+
+def get_architecture(name: str, n: int, m: int, n_layers: int = 1, **options: Any) -> Architecture:
+    """Instantiate a registered architecture by name."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)}")
+    return ARCHITECTURES[name](n, m, n_layers=n_layers, **options)
