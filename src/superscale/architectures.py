@@ -88,41 +88,67 @@ class TiedToyModel(Architecture):
         W, b = init_toy_params(self.n, self.m, seeds)
         return {"W": W, "b": b}
 
+    def __init__(self, n: int, m: int, n_layers: int = 1, **options: Any) -> None:
+        super().__init__(n, m, n_layers, **options)
+        self._workspace: dict[tuple[str, tuple[int, ...]], Tensor] = {}
+
+    def _buffer(self, name: str, shape: tuple[int, ...], like: Tensor) -> Tensor:
+        """A reused scratch tensor: fresh [inst, B, n] allocations cost page faults on every step on a
+        CPU, which took longer than the GEMM that fills them."""
+        key = (name, shape)
+        buffer = self._workspace.get(key)
+        if buffer is None or buffer.dtype != like.dtype or buffer.device != like.device:
+            buffer = self._workspace[key] = torch.empty(shape, dtype=like.dtype, device=like.device)
+        return buffer
+
     def loss_and_grads(
         self, params: dict[str, Tensor], batch: Batch, loss_scale: float, need_grads: bool = True
     ) -> tuple[Tensor, dict[str, Tensor]]:
         W, b = params["W"], params["b"]
+        n_inst, n, m = W.shape
         n_batch = batch.batch if isinstance(batch, SparseBatch) else batch.shape[-2]
-        h = encode(W, batch)  # [inst, B, m]
-        y = torch.baddbmm(b[:, None, :], h, W.transpose(1, 2)).relu_()  # [inst, B, n]
-        numel = n_batch * self.n
+        h = self._encode(W, batch, n_batch)  # [inst, B, m]
+        y = torch.bmm(h, W.transpose(1, 2), out=self._buffer("y", (n_inst, n_batch, n), W))
+        y.add_(b[:, None, :]).relu_()  # [inst, B, n]
+        numel = n_batch * n
         if isinstance(batch, SparseBatch):
-            s_idx, f_idx, v = batch.sample_idx, batch.feature_idx, batch.values.to(y.dtype)
-            y_act = y[:, s_idx, f_idx]  # [inst, K]
+            flat_idx = batch.sample_idx * n + batch.feature_idx  # positions of the active entries in [B·n]
+            v = batch.values.to(y.dtype)
+            y_flat = y.view(n_inst, numel)
+            y_act = y_flat.index_select(1, flat_idx)  # [inst, K]
             sum_sq = torch.linalg.vector_norm(y, dim=(1, 2)).double().square()
             correction = ((y_act - v).square() - y_act.square()).sum(1, dtype=torch.float64)
             loss = (sum_sq + correction) / numel
             if not need_grads:
                 return loss, {}
-            # y becomes the masked residual (y − x)·1[pre > 0]: only active entries change
-            y[:, s_idx, f_idx] = torch.where(y_act > 0, y_act - v, torch.zeros_like(y_act))
+            # y becomes the masked residual (y − x)·1[pre > 0]: only the active entries change
+            y_flat.index_copy_(1, flat_idx, torch.where(y_act > 0, y_act - v, torch.zeros_like(y_act)))
             residual = y
         else:
-            diff = y - batch
+            active = y > 0
+            diff = y.sub_(batch)  # y − x in place; x [B, n] shared or [inst, B, n]
             loss = torch.linalg.vector_norm(diff, dim=(1, 2)).double().square() / numel
             if not need_grads:
                 return loss, {}
-            residual = diff.mul_(y > 0)
+            residual = diff.mul_(active)
         coef = 2.0 * loss_scale / numel
         grad_b = residual.sum(1).mul_(coef)
-        grad_W = torch.baddbmm(torch.empty_like(W), residual.transpose(1, 2), h, beta=0, alpha=coef)
-        grad_h = torch.baddbmm(torch.empty_like(h), residual, W, beta=0, alpha=coef)  # [inst, B, m]
+        grad_W_t = torch.bmm(h.transpose(1, 2), residual, out=self._buffer("gWt", (n_inst, m, n), W))
+        grad_W = grad_W_t.transpose(1, 2).mul_(coef)  # decoder term gᵀh, [inst, n, m] (strided view)
+        grad_h = torch.bmm(residual, W, out=self._buffer("gh", (n_inst, n_batch, m), W)).mul_(coef)
         if isinstance(batch, SparseBatch):
-            rows = grad_h[:, batch.sample_idx, :] * batch.values.to(W.dtype)[None, :, None]
-            grad_W.index_add_(1, batch.feature_idx, rows)
+            rows = grad_h.index_select(1, batch.sample_idx).mul_(batch.values.to(W.dtype)[None, :, None])
+            grad_W.index_add_(1, batch.feature_idx, rows)  # encoder term xᵀ(g W), K rows
         else:
-            grad_W += torch.matmul(batch.transpose(-1, -2), grad_h)
+            grad_W.add_(torch.matmul(batch.transpose(-1, -2), grad_h))
         return loss, {"W": grad_W, "b": grad_b}
+
+    def _encode(self, W: Tensor, batch: Batch, n_batch: int) -> Tensor:
+        if isinstance(batch, SparseBatch):
+            rows = W.index_select(1, batch.feature_idx).mul_(batch.values.to(W.dtype)[None, :, None])
+            h = self._buffer("h", (W.shape[0], n_batch, W.shape[2]), W).zero_()
+            return h.index_add_(1, batch.sample_idx, rows)  # gather-sum of the active rows of W
+        return encode(W, batch)
 
 
 class AutogradArchitecture(Architecture):
