@@ -24,10 +24,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from superscale.data import power_law_probs, sample_dense  # noqa: E402
-from superscale.engine import ModelSpec, ShardSpec, train_shard  # noqa: E402
-from superscale.model import init_toy_params  # noqa: E402
-from tests.oracle import train_plain  # noqa: E402
+from tests.oracle import train_plain
+
+from superscale.data import power_law_probs, sample_dense
+from superscale.engine import ModelSpec, ShardSpec, train_shard
+from superscale.model import init_toy_params
 
 M_GRID = [10, 15, 25, 39, 63, 100]
 GAMMAS = torch.linspace(-1, 1, 10).tolist()
