@@ -107,9 +107,13 @@ class TiedToyModel(Architecture):
         W, b = params["W"], params["b"]
         n_inst, n, m = W.shape
         n_batch = batch.batch if isinstance(batch, SparseBatch) else batch.shape[-2]
-        h = self._encode(W, batch, n_batch)  # [inst, B, m]
-        y = torch.bmm(h, W.transpose(1, 2), out=self._buffer("y", (n_inst, n_batch, n), W))
-        y.add_(b[:, None, :]).relu_()  # [inst, B, n]
+        # the bias rides in the GEMMs: with h⁺ = [h, 1] and W⁺ = [W, b], pre = h⁺ W⁺ᵀ and the last row
+        # of h⁺ᵀ g is Σ_B g = ∂b, which saves two passes over [inst, B, n] per step
+        W_aug = self._buffer("W_aug", (n_inst, n, m + 1), W)
+        W_aug[..., :m].copy_(W)
+        W_aug[..., m].copy_(b)
+        h_aug = self._encode_augmented(W, batch, n_batch)  # [inst, B, m + 1]
+        y = torch.bmm(h_aug, W_aug.transpose(1, 2), out=self._buffer("y", (n_inst, n_batch, n), W)).relu_()
         numel = n_batch * n
         if isinstance(batch, SparseBatch):
             flat_idx = batch.sample_idx * n + batch.feature_idx  # positions of the active entries in [B·n]
@@ -132,9 +136,9 @@ class TiedToyModel(Architecture):
                 return loss, {}
             residual = diff.mul_(active)
         coef = 2.0 * loss_scale / numel
-        grad_b = residual.sum(1).mul_(coef)
-        grad_W_t = torch.bmm(h.transpose(1, 2), residual, out=self._buffer("gWt", (n_inst, m, n), W))
-        grad_W = grad_W_t.transpose(1, 2).mul_(coef)  # decoder term gᵀh, [inst, n, m] (strided view)
+        grads_t = torch.bmm(h_aug.transpose(1, 2), residual, out=self._buffer("gWt", (n_inst, m + 1, n), W))
+        grad_W = grads_t[:, :m, :].transpose(1, 2).mul_(coef)  # decoder term gᵀh, [inst, n, m] (strided)
+        grad_b = grads_t[:, m, :].mul_(coef)
         grad_h = torch.bmm(residual, W, out=self._buffer("gh", (n_inst, n_batch, m), W)).mul_(coef)
         if isinstance(batch, SparseBatch):
             rows = grad_h.index_select(1, batch.sample_idx).mul_(batch.values.to(W.dtype)[None, :, None])
@@ -143,12 +147,17 @@ class TiedToyModel(Architecture):
             grad_W.add_(torch.matmul(batch.transpose(-1, -2), grad_h))
         return loss, {"W": grad_W, "b": grad_b}
 
-    def _encode(self, W: Tensor, batch: Batch, n_batch: int) -> Tensor:
+    def _encode_augmented(self, W: Tensor, batch: Batch, n_batch: int) -> Tensor:
+        """h⁺ = [x W, 1] [inst, B, m + 1]; a sparse batch is a gather-sum of the active rows of W."""
+        n_inst, _, m = W.shape
+        h_aug = self._buffer("h_aug", (n_inst, n_batch, m + 1), W)
+        h_aug[..., m] = 1.0
         if isinstance(batch, SparseBatch):
             rows = W.index_select(1, batch.feature_idx).mul_(batch.values.to(W.dtype)[None, :, None])
-            h = self._buffer("h", (W.shape[0], n_batch, W.shape[2]), W).zero_()
-            return h.index_add_(1, batch.sample_idx, rows)  # gather-sum of the active rows of W
-        return encode(W, batch)
+            h_aug[..., :m].zero_().index_add_(1, batch.sample_idx, rows)
+        else:
+            h_aug[..., :m].copy_(encode(W, batch))
+        return h_aug
 
 
 class AutogradArchitecture(Architecture):
