@@ -123,3 +123,14 @@ def test_divergence_names_the_model() -> None:
     models[1] = ModelSpec(models[1].probs, gamma=0.0, lr_W=1e30, lr_b=1e30, seed=7)
     with pytest.raises(DivergenceError, match="model 1"):
         train_shard(ShardSpec(N, 4, models, batch=16, steps=60, warmup_steps=1))
+
+
+def test_sharing_batches_changes_no_number() -> None:
+    """A model's stream is a function of (seed, data_key): sharing it is a saving, never a change."""
+    models = _models([-0.5, 0.0, 0.5], alphas=(0.7,))
+    shared = train_shard(ShardSpec(N, 4, models, batch=BATCH, steps=25, warmup_steps=5, share_batches=True))
+    separate = train_shard(
+        ShardSpec(N, 4, models, batch=BATCH, steps=25, warmup_steps=5, share_batches=False)
+    )
+    assert torch.equal(shared.step_loss, separate.step_loss)
+    assert torch.equal(shared.params["W"], separate.params["W"])
