@@ -1,0 +1,261 @@
+"""CLI commands for sweeps: run, presets, ls, show, query. Thin wrappers over superscale.sweep/store."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.progress import Progress as RichBar
+from rich.table import Table
+
+from superscale.cli._common import console, err_console, fail, user_errors
+from superscale.config import list_presets, load_preset, preset_text
+from superscale.executors import Progress, ShardOutcome
+from superscale.store import Store, open_store
+from superscale.sweep import Shard, plan_sweep, run_sweep
+
+INTERRUPTED_EXIT = 130
+
+presets_app = typer.Typer(help="Built-in sweeps that reproduce the paper's toy experiments.")
+
+
+class RichProgress(Progress):
+    """Two bars on a terminal: shards (with models/s and ETA) and the steps of the current shard."""
+
+    def __init__(self) -> None:
+        self.bar = RichBar(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+
+    def start(self, shards: Sequence[Shard], n_done: int, n_total: int) -> None:
+        self.models_total = sum(len(s.runs) for s in shards)
+        self.models_done, self.started = 0, time.perf_counter()
+        self.bar.start()
+        if n_done:
+            self.bar.console.print(f"resuming: {n_done} of {n_total} shards already done")
+        self.shards = self.bar.add_task("shards", total=len(shards), rate="")
+        self.steps = self.bar.add_task("steps", total=1, rate="", visible=False)
+
+    def shard_started(self, shard: Shard) -> None:
+        self.bar.reset(self.steps, total=shard.steps, visible=True)
+        self.bar.update(self.steps, description=f"n={shard.n} m={shard.m} ({len(shard.runs)} models)")
+
+    def step(self, shard: Shard, step: int) -> None:
+        self.bar.update(self.steps, completed=step + 1)
+
+    def shard_done(self, shard: Shard, outcome: ShardOutcome) -> None:
+        self.models_done += len(shard.runs)
+        rate = self.models_done / max(time.perf_counter() - self.started, 1e-9)
+        self.bar.update(self.shards, advance=1, rate=f"{rate:.2f} models/s")
+        if outcome.failed:
+            self.bar.console.print(f"[yellow]{len(outcome.failed)} run(s) of {shard.shard_id} diverged[/]")
+
+    def close(self) -> None:
+        self.bar.stop()
+
+
+def _progress(quiet: bool) -> Progress:
+    if quiet:
+        return Progress()
+    if sys.stdout.isatty():
+        return RichProgress()
+    from superscale.executors import LogProgress
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    return LogProgress()
+
+
+def run(
+    config: str = typer.Argument(..., help="A sweep TOML file or a preset name (see `superscale presets`)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Store directory (created; re-run to resume)."),
+    device: str | None = typer.Option(None, help="auto | cpu | cuda (default: the config's, else auto)."),
+    executor: str | None = typer.Option(None, help="local | ray (default: the config's, else local)."),
+    threads: int | None = typer.Option(None, help="Torch threads per shard (ray default 1)."),
+    ray_address: str | None = typer.Option(None, help="Ray cluster address (default: start a local one)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite a store that holds a different sweep."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Train a sweep into OUT; finished shards are skipped, so re-running resumes."""
+    try:
+        store = user_errors(run_sweep)(
+            config,
+            out,
+            device=device,
+            executor=executor,
+            threads=threads,
+            ray_address=ray_address,
+            force=force,
+            quiet=quiet,
+            progress=_progress(quiet),
+        )
+    except KeyboardInterrupt:
+        err_console.print(
+            f"[yellow]interrupted:[/] finished shards are saved in {str(out)!r}; "
+            "re-run the same command to resume",
+            soft_wrap=True,
+        )
+        raise typer.Exit(INTERRUPTED_EXIT) from None
+    if not quiet:
+        s = store.summary()
+        console.print(
+            f"done: {s['runs_done']} runs ({s['runs_failed']} failed) in {str(out)!r}, "
+            f"{s['train_seconds']:.0f} s of training"
+        )
+
+
+@presets_app.callback(invoke_without_command=True)
+def presets(ctx: typer.Context) -> None:
+    """List the built-in presets with their size and expected time."""
+    if ctx.invoked_subcommand is not None:
+        return
+    table = Table(caption="expected time: -quick on CPU measured (2 cores); the rest estimated")
+    table.add_column("preset", no_wrap=True)
+    for column in ("models", "model-steps", "CPU", "GPU"):
+        table.add_column(column, no_wrap=True, justify="right")
+    descriptions = []
+    for name in list_presets():
+        config = load_preset(name)
+        shards = plan_sweep(config)
+        runs = sum(len(s.runs) for s in shards)
+        steps = sum(s.model_steps for s in shards)
+        meta = config.meta
+        table.add_row(
+            name,
+            str(runs),
+            f"{steps:.2g}",
+            _minutes(meta.expected_cpu_minutes),
+            _minutes(meta.expected_gpu_minutes),
+        )
+        descriptions.append(f"{name}: {meta.description}")
+    console.print(table)
+    console.print("\n".join(descriptions), markup=False, highlight=False)
+    console.print("`superscale presets show NAME` prints one as TOML to copy and edit.", markup=False)
+
+
+def _minutes(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value:.1f} min" if value < 120 else f"{value / 60:.0f} h"
+
+
+@presets_app.command("show")
+@user_errors
+def presets_show(name: str = typer.Argument(..., help="Preset name.")) -> None:
+    """Print the preset's TOML (copy it to a file and edit it)."""
+    console.print(preset_text(name), markup=False, highlight=False, soft_wrap=True)
+
+
+def _stores_under(path: Path) -> list[Store]:
+    if not path.exists():
+        raise FileNotFoundError(f"no such directory {str(path)!r}")
+    try:
+        return [open_store(path)]
+    except FileNotFoundError:
+        found = []
+        for child in sorted(p for p in path.iterdir() if p.is_dir()):
+            try:
+                found.append(open_store(child))
+            except FileNotFoundError:
+                continue
+        return found
+
+
+@user_errors
+def ls(path: Path = typer.Argument(..., help="A store, or a directory of stores.")) -> None:
+    """One line per store: runs done/failed, shards, status, training time, device."""
+    stores = _stores_under(path)
+    if not stores:
+        raise fail(f"no superscale store in {str(path)!r}")
+    table = Table("store", "name", "status", "runs done", "failed", "shards", "train time", "device")
+    for store in stores:
+        s = store.summary()
+        table.add_row(
+            s["path"],
+            s["name"],
+            s["status"],
+            f"{s['runs_done']}/{s['runs_total']}",
+            str(s["runs_failed"]),
+            f"{s['shards_done']}/{s['shards_total']}",
+            f"{s['train_seconds']:.0f} s",
+            ", ".join(s["devices"]),
+        )
+    console.print(table)
+
+
+@user_errors
+def show(path: Path = typer.Argument(..., help="A store directory.")) -> None:
+    """Summarise one store: progress, time, device, versions, grid and loss range."""
+    store = open_store(path)
+    s = store.summary()
+    lines = [
+        f"store        {s['path']}",
+        f"sweep        {s['name']} (config hash {s['config_hash']})",
+        f"status       {s['status']}  (created {s['created']}, updated {s['updated']})",
+        f"runs         {s['runs_done']} done, {s['runs_failed']} failed, of {s['runs_total']}",
+        f"shards       {s['shards_done']} of {s['shards_total']}",
+        f"train time   {s['train_seconds']:.1f} s on {', '.join(s['devices']) or '-'}",
+        f"versions     {', '.join(f'{k}={v}' for k, v in s['versions'].items() if v)}",
+        f"tables       {', '.join(s['tables']) or '(not merged yet)'}",
+    ]
+    runs = store.runs
+    if len(runs):
+        for column in ("family", "n", "m", "gamma", "alpha", "density", "seed"):
+            if column in runs:
+                values = sorted(runs[column].dropna().unique().tolist())
+                shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values[:12])
+                more = f", … ({len(values)} values)" if len(values) > 12 else ""
+                lines.append(f"{column:<12} {shown}{more}")
+        done = runs[runs["status"] == "done"]["final_loss"]
+        if len(done):
+            lines.append(f"final loss   {done.min():.4g} … {done.max():.4g} (summed scale)")
+    console.print("\n".join(lines), markup=False, highlight=False)
+
+
+@user_errors
+def query(
+    path: Path = typer.Argument(..., help="A store directory."),
+    sql: str = typer.Argument(..., help="DuckDB SQL over the views runs, curves, metrics, fits."),
+    csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
+) -> None:
+    """Run DuckDB SQL over the store's Parquet tables."""
+    result = open_store(path).query(sql)
+    if csv:
+        console.print(result.to_csv(index=False), end="", markup=False, highlight=False, soft_wrap=True)
+        return
+    console.print(_table(result))
+
+
+def _table(frame: pd.DataFrame, max_rows: int = 200) -> Table:
+    table = Table(*[str(c) for c in frame.columns])
+    for row in frame.head(max_rows).itertuples(index=False):
+        table.add_row(*[f"{v:.6g}" if isinstance(v, float) else str(v) for v in row])
+    if len(frame) > max_rows:
+        table.caption = f"{len(frame) - max_rows} more rows (use --csv or LIMIT)"
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the main app."""
+    app.command("run")(run)
+    app.add_typer(presets_app, name="presets")
+    app.command("ls")(ls)
+    app.command("show")(show)
+    app.command("query")(query)

@@ -1,0 +1,505 @@
+"""Sweep configuration: pydantic models, TOML in and out, errors that name the field.
+
+A sweep is one TOML file. Fields typed `Axis` accept a value or a list; each list is a grid axis and the
+sweep trains the Cartesian product of all axes (see `superscale.sweep.expand_runs`). The resolved config
+(every default filled, custom probability files inlined) is what a store keeps as `sweep.toml`, and it
+parses back to the same object, so a stored sweep can always be re-run.
+
+    name = "demo"
+    n = 100
+    m = [5, 10, 20]
+    gamma = [-1.0, 0.1]
+    [data]
+    family = "power"
+    alpha = [0.5, 1.0]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "DataConfig",
+    "ExecutionConfig",
+    "LRConfig",
+    "LRRule",
+    "MetaConfig",
+    "ModelConfig",
+    "OutputConfig",
+    "SweepConfig",
+    "TrainConfig",
+    "config_hash",
+    "dump_toml",
+    "list_presets",
+    "load_config",
+    "load_preset",
+    "parse_config",
+    "parse_config_text",
+    "preset_text",
+    "resolve_config",
+]
+
+AxisFloat = float | list[float]
+AxisInt = int | list[int]
+
+
+def as_list(value: Any) -> list[Any]:
+    """A grid axis as a list (a scalar is an axis of length one)."""
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _each(value: Any, ok: Any, what: str) -> Any:
+    """Check every element of an axis with `ok`; the message says what was expected."""
+    for item in as_list(value):
+        if not ok(item):
+            raise ValueError(f"{what}, got {item!r}")
+    if isinstance(value, list) and not value:
+        raise ValueError("a grid axis must not be an empty list")
+    return value
+
+
+def _finite(x: float) -> bool:
+    return math.isfinite(float(x))
+
+
+class _Strict(BaseModel):
+    # extra="forbid": a typo in a field name is an error, never a silently ignored setting
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class DataConfig(_Strict):
+    """One frequency family; `[[data]]` repeated gives several (E1 trains three)."""
+
+    family: Literal["power", "exponential", "linear", "custom"] = "power"
+    alpha: AxisFloat | None = None  # power: p_i ∝ i^-alpha (default 1.0)
+    scale: AxisFloat | None = None  # exponential: p_i ∝ exp(-i/scale) (required)
+    density: AxisFloat | None = None  # E = Σp (default 1.0; custom: None keeps the values as given)
+    density_knob: AxisFloat | None = None  # E3: s ∈ [0,1], p_i = i^-α/H · (1 + s(H-1)); power only
+    values: list[float] | None = None  # custom: the probabilities p_1..p_n
+    path: str | None = None  # custom: a text/csv/npy file of probabilities, inlined on load
+
+    @field_validator("alpha")
+    @classmethod
+    def _alpha(cls, v: AxisFloat | None) -> AxisFloat | None:
+        return None if v is None else _each(v, _finite, "must be finite")
+
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, v: AxisFloat | None) -> AxisFloat | None:
+        return None if v is None else _each(v, lambda x: _finite(x) and x > 0, "must be > 0")
+
+    @field_validator("density")
+    @classmethod
+    def _density(cls, v: AxisFloat | None) -> AxisFloat | None:
+        return None if v is None else _each(v, lambda x: _finite(x) and x > 0, "must be > 0")
+
+    @field_validator("density_knob")
+    @classmethod
+    def _knob(cls, v: AxisFloat | None) -> AxisFloat | None:
+        return None if v is None else _each(v, lambda x: 0.0 <= x <= 1.0, "must lie in [0, 1]")
+
+    @model_validator(mode="after")
+    def _family_fields(self) -> DataConfig:
+        allowed = {
+            "power": {"alpha", "density", "density_knob"},
+            "exponential": {"scale", "density"},
+            "linear": {"density"},
+            "custom": {"values", "path", "density"},
+        }[self.family]
+        for name in ("alpha", "scale", "density_knob", "values", "path"):
+            if getattr(self, name) is not None and name not in allowed:
+                raise ValueError(f"`{name}` does not apply to family {self.family!r}")
+        if self.density is not None and self.density_knob is not None:
+            raise ValueError("set either `density` or `density_knob`, not both")
+        if self.family == "exponential" and self.scale is None:
+            raise ValueError("family 'exponential' needs `scale` (p_i ∝ exp(-i/scale))")
+        if self.family == "custom" and (self.values is None) == (self.path is None):
+            raise ValueError("family 'custom' needs exactly one of `values` or `path`")
+        if self.values is not None and not all(0.0 <= p <= 1.0 for p in self.values):
+            bad = next(p for p in self.values if not 0.0 <= p <= 1.0)
+            raise ValueError(f"`values` must lie in [0, 1], got {bad!r}")
+        return self
+
+    def resolved(self, base_dir: Path | None = None) -> DataConfig:
+        """Defaults filled (alpha 1, density 1) and a custom `path` read into `values`."""
+        update: dict[str, Any] = {}
+        if self.family == "power" and self.alpha is None:
+            update["alpha"] = 1.0
+        if self.family != "custom" and self.density is None and self.density_knob is None:
+            update["density"] = 1.0
+        if self.path is not None:
+            update["values"] = _read_probs_file(Path(self.path), base_dir)
+            update["path"] = None
+        return self.model_copy(update=update)
+
+
+def _read_probs_file(path: Path, base_dir: Path | None) -> list[float]:
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if not path.exists():
+        raise FileNotFoundError(f"data.path: no such file {str(path)!r}")
+    if path.suffix == ".npy":
+        import numpy as np
+
+        return [float(x) for x in np.load(path).ravel()]
+    text = path.read_text().replace(",", " ").split()
+    try:
+        return [float(x) for x in text]
+    except ValueError as exc:
+        raise ValueError(f"data.path: {str(path)!r} is not a list of numbers ({exc})") from None
+
+
+class ModelConfig(_Strict):
+    """Architecture; "tied" is the paper's y = ReLU(W Wᵀ x + b)."""
+
+    architecture: str = "tied"
+    n_layers: int = Field(default=1, ge=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class LRRule(_Strict):
+    """Peak learning rate of one parameter group: base · (ref_m / m) ** power."""
+
+    base: AxisFloat = 0.01
+    ref_m: float = Field(default=1.0, gt=0)
+    power: float = 0.0
+
+    @field_validator("base")
+    @classmethod
+    def _base(cls, v: AxisFloat) -> AxisFloat:
+        return _each(v, lambda x: _finite(x) and x > 0, "must be > 0")
+
+    def at(self, base: float, m: int) -> float:
+        """The rule's peak learning rate for width `m` (with one value of the `base` axis)."""
+        return float(base) * (self.ref_m / m) ** self.power
+
+
+class LRConfig(_Strict):
+    """Per-group rules; `b` unset means b uses W's rule (the small-model recipe)."""
+
+    W: LRRule = Field(default_factory=LRRule)
+    b: LRRule | None = None
+
+    def resolved(self) -> LRConfig:
+        return self if self.b is not None else self.model_copy(update={"b": self.W})
+
+
+class TrainConfig(_Strict):
+    """The recipe shared by every model of a shard (spec §1.5-1.8)."""
+
+    batch: AxisInt = 256
+    steps: AxisInt = 500
+    warmup_steps: int | None = Field(default=None, ge=0)
+    warmup_fraction: float | None = Field(default=None, ge=0, lt=1)  # warm-up = int(fraction · steps)
+    lr_floor: float = Field(default=0.05, ge=0, le=1)
+    loss_scale: float = Field(default=1.0, gt=0)  # backward multiplier (E1 code: 100)
+    final_window: int = Field(default=100, ge=1)  # final loss = mean of the last `final_window` step losses
+    heldout_batches: int = Field(default=0, ge=0)
+    sparse: bool | None = None  # None: the engine chooses by density
+    share_batches: bool = True
+    precision: Literal["float32", "float64"] = "float32"
+
+    @field_validator("batch", "steps")
+    @classmethod
+    def _positive(cls, v: AxisInt) -> AxisInt:
+        return _each(v, lambda x: x > 0, "must be a positive integer")
+
+    @model_validator(mode="after")
+    def _warmup(self) -> TrainConfig:
+        if self.warmup_steps is not None and self.warmup_fraction is not None:
+            raise ValueError("set either `warmup_steps` or `warmup_fraction`, not both")
+        for steps in as_list(self.steps):
+            if self.warmup_steps is not None and self.warmup_steps >= steps:
+                raise ValueError(f"`warmup_steps` ({self.warmup_steps}) must be < steps ({steps})")
+        return self
+
+    def resolved(self) -> TrainConfig:
+        if self.warmup_steps is None and self.warmup_fraction is None:
+            return self.model_copy(update={"warmup_fraction": 0.1})
+        return self
+
+    def warmup_for(self, steps: int) -> int:
+        """Warm-up steps for one value of the `steps` axis."""
+        if self.warmup_steps is not None:
+            return self.warmup_steps
+        return int((self.warmup_fraction if self.warmup_fraction is not None else 0.1) * steps)
+
+
+class OutputConfig(_Strict):
+    """What the store keeps; part of the config hash because it changes the stored files."""
+
+    curve_points: int = Field(default=300, ge=2)  # ≈ points per loss curve (always including the last step)
+    max_models_per_shard: int = Field(default=128, ge=1)  # small shards: a crash loses little
+    save_weights: bool = True
+
+
+class ExecutionConfig(_Strict):
+    """Where and how to run; not part of the config hash (a sweep may resume on another device)."""
+
+    device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1"
+    executor: Literal["local", "ray"] = "local"
+    threads: int | None = Field(default=None, ge=1)  # torch threads per shard; None: torch default (ray: 1)
+    ray_address: str | None = None
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if v not in ("auto", "cpu", "cuda", "mps") and not v.startswith("cuda:"):
+            raise ValueError(f"must be auto, cpu, cuda or cuda:N, got {v!r}")
+        return v
+
+
+class MetaConfig(_Strict):
+    """Free text and time estimates shown by `superscale presets`; not part of the config hash."""
+
+    description: str = ""
+    shrunk: str = ""  # for -quick presets: what was made smaller than the paper
+    expected_cpu_minutes: float | None = None
+    expected_gpu_minutes: float | None = None
+
+
+class SweepConfig(_Strict):
+    """A whole sweep. Defaults train 6 models of n = 100 in seconds on a CPU."""
+
+    name: str = "sweep"
+    n: AxisInt = 100
+    m: AxisInt = Field(default_factory=lambda: [5, 10, 20])
+    gamma: AxisFloat = Field(default_factory=lambda: [-1.0, 0.1])
+    seeds: AxisInt = 0
+    data: DataConfig | list[DataConfig] = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    lr: LRConfig = Field(default_factory=LRConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    meta: MetaConfig = Field(default_factory=MetaConfig)
+
+    @field_validator("n", "m")
+    @classmethod
+    def _sizes(cls, v: AxisInt) -> AxisInt:
+        return _each(v, lambda x: x > 0, "must be a positive integer")
+
+    @field_validator("gamma")
+    @classmethod
+    def _gamma(cls, v: AxisFloat) -> AxisFloat:
+        return _each(v, _finite, "must be finite")
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: AxisInt) -> AxisInt:
+        return _each(v, lambda x: x >= 0, "must be a non-negative integer")
+
+    @field_validator("data")
+    @classmethod
+    def _data(cls, v: DataConfig | list[DataConfig]) -> DataConfig | list[DataConfig]:
+        if isinstance(v, list) and not v:
+            raise ValueError("needs at least one [[data]] table")
+        return v
+
+    @model_validator(mode="after")
+    def _custom_n(self) -> SweepConfig:
+        for i, data in enumerate(self.data_list):
+            if data.values is not None:
+                for n in as_list(self.n):
+                    if n != len(data.values):
+                        raise ValueError(f"data[{i}].values has {len(data.values)} probabilities but n = {n}")
+        return self
+
+    @property
+    def data_list(self) -> list[DataConfig]:
+        return self.data if isinstance(self.data, list) else [self.data]
+
+    def resolved(self, base_dir: Path | None = None) -> SweepConfig:
+        """Every default filled in, so the stored TOML says exactly what ran."""
+        data = [d.resolved(base_dir) for d in self.data_list]
+        return self.model_copy(
+            update={
+                "data": data if len(data) > 1 or isinstance(self.data, list) else data[0],
+                "lr": self.lr.resolved(),
+                "train": self.train.resolved(),
+            }
+        )
+
+
+# --- parsing ------------------------------------------------------------------------------------
+
+
+def _error_path(raw: Any, loc: tuple[Any, ...]) -> str | None:
+    """The field path of one pydantic error, or None when it comes from a union branch that does not
+    apply (an `Axis` field given a list only reports errors of its list branch, and vice versa)."""
+    path, node = "", raw
+    for seg in loc:
+        if isinstance(node, dict) and seg in node:
+            path, node = f"{path}.{seg}" if path else str(seg), node[seg]
+        elif isinstance(node, list) and isinstance(seg, int) and 0 <= seg < len(node):
+            path, node = f"{path}[{seg}]", node[seg]
+        elif isinstance(seg, str):
+            if isinstance(node, dict) and not any(c in seg for c in "[](),"):
+                return f"{path}.{seg}" if path else seg  # a missing or unknown key
+            if seg.startswith("list[") != isinstance(node, list):
+                return None
+        else:
+            return f"{path}.{seg}" if path else str(seg)
+    return path
+
+
+def _format_errors(exc: ValidationError, raw: Any, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        path = _error_path(raw, tuple(err["loc"]))
+        if path is None:
+            continue
+        value = err.get("input")
+        shown = "{...}" if isinstance(value, dict) else repr(value)
+        msg = err["msg"].removeprefix("Value error, ")
+        got = "" if shown in msg else f" (got {shown})"
+        lines.append(f"{path or '<top>'}: {msg}{got}")
+    unique = list(dict.fromkeys(lines)) or [str(exc)]
+    where = f" {source}" if source else ""
+    return f"invalid sweep config{where}:\n  " + "\n  ".join(unique)
+
+
+def parse_config(raw: dict[str, Any], source: str = "", base_dir: Path | None = None) -> SweepConfig:
+    """Validate a dict (parsed TOML) into a resolved SweepConfig; ValueError names the field path."""
+    try:
+        config = SweepConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ValueError(_format_errors(exc, raw, source)) from None
+    return config.resolved(base_dir)
+
+
+def parse_config_text(text: str, source: str = "<text>", base_dir: Path | None = None) -> SweepConfig:
+    """Parse TOML text into a resolved SweepConfig."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{source} is not valid TOML: {exc}") from None
+    return parse_config(raw, source, base_dir)
+
+
+def load_config(path: str | Path) -> SweepConfig:
+    """Read and validate a sweep TOML file (relative data paths are relative to it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no sweep config at {str(path)!r}")
+    return parse_config_text(path.read_text(), str(path), path.parent)
+
+
+def config_dict(config: SweepConfig) -> dict[str, Any]:
+    """The config as plain data, None fields left out (TOML has no null)."""
+    return config.model_dump(mode="json", exclude_none=True)
+
+
+def config_hash(config: SweepConfig) -> str:
+    """Hash of what determines the stored results: everything but `execution` and `meta`."""
+    raw = config_dict(config)
+    raw.pop("execution", None)
+    raw.pop("meta", None)
+    blob = json.dumps(raw, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# --- a small TOML writer (the resolved config only needs tables, arrays of tables and scalars) ---
+
+
+def _toml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)  # shortest repr round-trips float64 exactly
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_scalar(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_scalar(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
+
+
+def _is_table_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _write_table(out: list[str], prefix: str, table: dict[str, Any]) -> None:
+    nested = {k: v for k, v in table.items() if isinstance(v, dict) and k != "options"}
+    arrays = {k: v for k, v in table.items() if _is_table_list(v)}
+    for key, value in table.items():
+        if key not in nested and key not in arrays:
+            out.append(f"{_toml_key(key)} = {_toml_scalar(value)}")
+    for key, value in nested.items():
+        name = f"{prefix}{_toml_key(key)}"
+        if any(not isinstance(v, dict) or k == "options" for k, v in value.items()):
+            out.extend(["", f"[{name}]"])  # a table of tables only needs its sub-table headers
+        _write_table(out, f"{name}.", value)
+    for key, values in arrays.items():
+        name = f"{prefix}{_toml_key(key)}"
+        for value in values:
+            out.extend(["", f"[[{name}]]"])
+            _write_table(out, f"{name}.", value)
+
+
+def dump_toml(config: SweepConfig, header: str = "") -> str:
+    """The config as TOML text that `parse_config_text` reads back to an equal config."""
+    out: list[str] = [f"# {line}" if line else "#" for line in header.splitlines()]
+    _write_table(out, "", config_dict(config))
+    return "\n".join(out).lstrip("\n") + "\n"
+
+
+# --- presets (TOML files shipped as package data) -----------------------------------------------
+
+
+def _preset_dir() -> Any:
+    from importlib.resources import files
+
+    return files("superscale") / "presets"
+
+
+def list_presets() -> list[str]:
+    """Names of the built-in presets (`paper-e2-alpha`, `paper-e2-alpha-quick`, ...)."""
+    return sorted(p.name.removesuffix(".toml") for p in _preset_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def preset_text(name: str) -> str:
+    """The preset's TOML, comments included, for a user to copy and edit."""
+    if name not in list_presets():
+        raise ValueError(f"unknown preset {name!r}; known: {', '.join(list_presets())}")
+    return (_preset_dir() / f"{name}.toml").read_text()
+
+
+def load_preset(name: str) -> SweepConfig:
+    """A built-in preset as a resolved SweepConfig."""
+    return parse_config_text(preset_text(name), f"preset {name!r}")
+
+
+def resolve_config(config_or_preset: SweepConfig | dict[str, Any] | str | Path) -> SweepConfig:
+    """A SweepConfig from a config object, a dict, a TOML path, or a preset name."""
+    if isinstance(config_or_preset, SweepConfig):
+        return config_or_preset.resolved()
+    if isinstance(config_or_preset, dict):
+        return parse_config(config_or_preset)
+    path = Path(config_or_preset)
+    if path.is_file():
+        return load_config(path)
+    if str(config_or_preset) in list_presets():
+        return load_preset(str(config_or_preset))
+    raise FileNotFoundError(
+        f"{str(config_or_preset)!r} is neither a config file nor a preset "
+        f"(presets: {', '.join(list_presets())})"
+    )

@@ -1,0 +1,479 @@
+"""The result store: a directory of Parquet tables and safetensors that survives crashes.
+
+Layout (names in `superscale.schema`):
+
+    OUT/sweep.toml                 resolved config, exactly as run
+    OUT/manifest.json              shards: status, timings, device, versions; the config hash
+    OUT/shards/<shard>.runs.parquet, <shard>.curves.parquet   one shard's finished rows
+    OUT/weights/<shard>.safetensors                            keys "<run_id>/W", "<run_id>/b", ...
+    OUT/runs.parquet, OUT/curves.parquet                       merged from shards/ at the end
+
+Crash protocol. Every file is written to a temp name, fsynced and renamed, so a reader sees either the old
+file or the new one, never half of one. A finished shard writes its weights, then its curves, then its runs
+rows (the "done" marker), then the manifest. On resume a shard counts as done only when its runs rows
+exist (and its weights, when weights are kept); anything else is retrained. The merged tables are rebuilt
+from shards/ whenever they are behind, and readers fall back to shards/ meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from superscale import schema
+from superscale.config import SweepConfig, config_hash, dump_toml, load_config
+
+__all__ = [
+    "Store",
+    "StoreBusyError",
+    "StoreWriter",
+    "load",
+    "open_store",
+    "versions",
+    "write_bytes_atomic",
+    "write_parquet_atomic",
+]
+
+# runs.parquet columns beyond superscale.schema (provenance and the rest of the recipe)
+DENSITY_KNOB = "density_knob"
+DATA_INDEX = "data_index"
+LOSS_SCALE = "loss_scale"
+FINAL_WINDOW = "final_window"
+PRECISION = "precision"
+THREADS = "threads"
+SUPERSCALE_VERSION = "superscale_version"
+TORCH_VERSION = "torch_version"
+GIT_REVISION = "git_revision"
+FINISHED_AT = "finished_at"
+
+MANIFEST_FORMAT = 1
+_TMP_MARK = ".tmp-"
+
+
+# --- atomic writes ------------------------------------------------------------------------------
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_bytes_atomic(data: bytes, path: Path) -> None:
+    """Write `data` to `path` via a temp file + fsync + rename: readers never see a partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
+    """Write a DataFrame as Parquet (no index), atomically."""
+    buffer = io.BytesIO()
+    df.to_parquet(buffer, index=False)
+    write_bytes_atomic(buffer.getvalue(), Path(path))
+
+
+def write_json_atomic(obj: Any, path: Path) -> None:
+    write_bytes_atomic((json.dumps(obj, indent=1, sort_keys=False) + "\n").encode(), Path(path))
+
+
+def write_weights_atomic(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    from safetensors.torch import save
+
+    write_bytes_atomic(save({k: v.contiguous() for k, v in tensors.items()}), Path(path))
+
+
+# --- provenance ---------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _git_revision() -> str:
+    """The source checkout's commit (with "-dirty" if modified), or "" outside a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        if rev.returncode != 0:
+            return ""
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def versions() -> dict[str, str]:
+    """Package, torch and python versions and the git revision, recorded with every run."""
+    from superscale import __version__
+
+    return {
+        SUPERSCALE_VERSION: __version__,
+        TORCH_VERSION: torch.__version__,
+        "python_version": sys.version.split()[0],
+        GIT_REVISION: _git_revision(),
+    }
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _shard_file(path: Path, shard_id: str, table: str) -> Path:
+    return path / schema.SHARDS_DIR / f"{shard_id}.{table}.parquet"
+
+
+class Store:
+    """A store on disk, read lazily: tables as pandas, weights one run at a time."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not (self.path / schema.SWEEP_FILE).is_file():
+            raise FileNotFoundError(f"{str(self.path)!r} is not a superscale store (no {schema.SWEEP_FILE})")
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        import tomllib
+
+        return tomllib.loads((self.path / schema.SWEEP_FILE).read_text())
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        file = self.path / schema.MANIFEST_FILE
+        return json.loads(file.read_text()) if file.is_file() else {"shards": {}}
+
+    def done_shards(self) -> list[str]:
+        """Shards whose rows are on disk, in plan order where the manifest knows it."""
+        files = (self.path / schema.SHARDS_DIR).glob("*.runs.parquet")
+        found = {p.name.removesuffix(".runs.parquet") for p in files}
+        order = [s for s in self.manifest.get("shard_order", []) if s in found]
+        return order + sorted(found - set(order))
+
+    def _table(self, name: str, merged: str) -> pd.DataFrame:
+        merged_file = self.path / merged
+        done = self.done_shards()
+        if merged_file.is_file() and self.manifest.get("merged_shards") == done:
+            return pd.read_parquet(merged_file)
+        frames = [pd.read_parquet(_shard_file(self.path, s, name)) for s in done]
+        frames = [f for f in frames if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    @cached_property
+    def runs(self) -> pd.DataFrame:
+        """One row per trained model (columns: superscale.schema + provenance)."""
+        return self._table("runs", schema.RUNS_FILE)
+
+    @cached_property
+    def curves(self) -> pd.DataFrame:
+        """Loss every k steps per run: run_id, step, loss (summed scale)."""
+        return self._table("curves", schema.CURVES_FILE)
+
+    def metrics(self) -> pd.DataFrame | None:
+        file = self.path / schema.METRICS_FILE
+        return pd.read_parquet(file) if file.is_file() else None
+
+    def fits(self) -> pd.DataFrame | None:
+        file = self.path / schema.FITS_FILE
+        return pd.read_parquet(file) if file.is_file() else None
+
+    def _row(self, run_id: str) -> pd.Series:
+        rows = self.runs[self.runs[schema.RUN_ID] == run_id] if len(self.runs) else self.runs
+        if len(rows) != 1:
+            raise ValueError(f"run_id {run_id!r} is not in the store at {str(self.path)!r}")
+        return rows.iloc[0]
+
+    def params(self, run_id: str) -> dict[str, torch.Tensor]:
+        """That run's parameters ("W" [n, m], "b" [n], ...), read from its shard's safetensors only."""
+        from safetensors import safe_open
+
+        row = self._row(run_id)
+        if row[schema.STATUS] != "done":
+            raise ValueError(f"run {run_id!r} has no weights: it failed ({row[schema.ERROR]})")
+        file = self.path / schema.WEIGHTS_DIR / f"{row[schema.SHARD_ID]}.safetensors"
+        if not file.is_file():
+            raise FileNotFoundError(f"no weights for run {run_id!r} (missing {str(file)!r})")
+        prefix = schema.weight_key(run_id, "")
+        with safe_open(str(file), framework="pt") as fh:
+            return {k[len(prefix) :]: fh.get_tensor(k) for k in fh.keys() if k.startswith(prefix)}  # noqa: SIM118
+
+    def feature_probs(self, run_id: str) -> torch.Tensor:
+        """The run's p_i (float64 [n]), rebuilt from its row (and the config, for custom vectors)."""
+        from superscale import data as datamod
+
+        row = self._row(run_id)
+        n, family = int(row[schema.N_FEATURES]), row[schema.FAMILY]
+        density = None if pd.isna(row[schema.DENSITY]) else float(row[schema.DENSITY])
+        knob = row.get(DENSITY_KNOB, float("nan"))
+        if family == "power":
+            if not pd.isna(knob):
+                return datamod.density_scan_probs(n, float(knob), float(row[schema.ALPHA]))
+            return datamod.power_law_probs(n, float(row[schema.ALPHA]), density or 1.0)
+        if family == "exponential":
+            return datamod.exponential_probs(n, float(row[schema.SCALE]), density or 1.0)
+        if family == "linear":
+            return datamod.linear_probs(n, density or 1.0)
+        data = self.config["data"]
+        table = data[int(row[DATA_INDEX])] if isinstance(data, list) else data
+        return datamod.custom_probs(table["values"], table.get("density"))
+
+    def summary(self) -> dict[str, Any]:
+        """What `superscale ls/show` print: progress, failures, time, devices, versions."""
+        runs, manifest = self.runs, self.manifest
+        shards = manifest.get("shards", {})
+        status = runs[schema.STATUS] if len(runs) else pd.Series([], dtype=str)
+        return {
+            "path": str(self.path),
+            "name": manifest.get("name", self.config.get("name", "")),
+            "status": manifest.get("status", "unknown"),
+            "config_hash": manifest.get("config_hash", ""),
+            "runs_done": int((status == "done").sum()),
+            "runs_failed": int((status == "failed").sum()),
+            "runs_total": int(manifest.get("n_runs", len(runs))),
+            "shards_done": len(shards),
+            "shards_total": int(manifest.get("n_shards", len(shards))),
+            "train_seconds": float(sum(s.get("seconds", 0.0) for s in shards.values())),
+            "devices": sorted({str(s["device"]) for s in shards.values() if "device" in s}),
+            "created": manifest.get("created", ""),
+            "updated": manifest.get("updated", ""),
+            "versions": manifest.get("versions", {}),
+            "tables": [
+                name
+                for name in (schema.RUNS_FILE, schema.CURVES_FILE, schema.METRICS_FILE, schema.FITS_FILE)
+                if (self.path / name).is_file()
+            ],
+        }
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run DuckDB SQL over views runs, curves, metrics, fits (those present)."""
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            for view, frame in (("runs", self.runs), ("curves", self.curves)):
+                if len(frame):
+                    con.register(f"_{view}", frame)
+                    con.execute(f"CREATE VIEW {view} AS SELECT * FROM _{view}")
+            for view, name in (("metrics", schema.METRICS_FILE), ("fits", schema.FITS_FILE)):
+                file = self.path / name
+                if file.is_file():
+                    quoted = str(file).replace("'", "''")
+                    con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{quoted}')")
+            return con.execute(sql).df()
+        except duckdb.Error as exc:
+            raise ValueError(f"query failed: {exc}") from None
+        finally:
+            con.close()
+
+
+def open_store(path: str | Path) -> Store:
+    """Open a store for reading; FileNotFoundError if `path` is not one."""
+    return Store(path)
+
+
+load = open_store
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+class StoreBusyError(FileExistsError):
+    """Another process holds the store's lock."""
+
+
+_OWN_FILES = (schema.SWEEP_FILE, schema.MANIFEST_FILE, schema.RUNS_FILE, schema.CURVES_FILE)
+_DERIVED = (schema.METRICS_FILE, schema.FITS_FILE)
+_OWN_DIRS = (schema.WEIGHTS_DIR, schema.SHARDS_DIR, schema.REPORT_DIR)
+
+
+class StoreWriter:
+    """The one process writing a store: holds the lock, commits finished shards, merges the tables."""
+
+    def __init__(
+        self, path: str | Path, config: SweepConfig, shard_order: list[str], n_runs: int, force: bool = False
+    ) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise NotADirectoryError(f"--out {str(self.path)!r} exists and is not a directory")
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock_fh = self._acquire_lock()
+        try:
+            self.config = config
+            self.hash = config_hash(config)
+            self._prepare(force)
+            self.manifest = self._load_manifest(shard_order, n_runs)
+            write_json_atomic(self.manifest, self.path / schema.MANIFEST_FILE)
+        except BaseException:
+            self.close()
+            raise
+
+    # lock ---------------------------------------------------------------------------------------
+    def _acquire_lock(self) -> Any:
+        fh = open(self.path / schema.LOCK_FILE, "a+")  # noqa: SIM115 (held until close)
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            fh.close()
+            raise StoreBusyError(
+                f"store {str(self.path)!r} is being written by another process (pid {holder}); "
+                "wait for it to finish or stop it"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        return fh
+
+    def close(self) -> None:
+        """Release the lock (the file stays; deleting it would race with a waiting writer)."""
+        if self._lock_fh is not None:
+            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_UN)
+            self._lock_fh.close()
+            self._lock_fh = None
+
+    def __enter__(self) -> StoreWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # config -------------------------------------------------------------------------------------
+    def _prepare(self, force: bool) -> None:
+        sweep_file = self.path / schema.SWEEP_FILE
+        if sweep_file.is_file():
+            try:
+                old_hash = config_hash(load_config(sweep_file))
+            except ValueError:
+                old_hash = "<unreadable>"
+            if old_hash != self.hash:
+                if not force:
+                    raise ValueError(
+                        f"{str(self.path)!r} already holds a different sweep (config hash {old_hash}, this "
+                        f"one {self.hash}); choose another --out, or pass --force to delete its results"
+                    )
+                self._wipe()
+        elif any((self.path / name).exists() for name in (schema.MANIFEST_FILE, schema.SHARDS_DIR)):
+            if not force:
+                raise ValueError(
+                    f"{str(self.path)!r} holds a partial store without {schema.SWEEP_FILE}; pass --force"
+                )
+            self._wipe()
+        self._remove_temp_files()
+        header = f"superscale sweep {self.config.name!r}, config hash {self.hash}"
+        if not sweep_file.is_file():
+            write_bytes_atomic(dump_toml(self.config, header).encode(), sweep_file)
+
+    def _wipe(self) -> None:
+        """Delete the store's own files and nothing else in the directory."""
+        for name in _OWN_FILES + _DERIVED:
+            (self.path / name).unlink(missing_ok=True)
+        for name in _OWN_DIRS:
+            shutil.rmtree(self.path / name, ignore_errors=True)
+
+    def _remove_temp_files(self) -> None:
+        for folder in (self.path, self.path / schema.WEIGHTS_DIR, self.path / schema.SHARDS_DIR):
+            for tmp in folder.glob(f".*{_TMP_MARK}*"):
+                tmp.unlink(missing_ok=True)
+
+    # manifest -----------------------------------------------------------------------------------
+    def _load_manifest(self, shard_order: list[str], n_runs: int) -> dict[str, Any]:
+        file = self.path / schema.MANIFEST_FILE
+        old = json.loads(file.read_text()) if file.is_file() else {}
+        shards: dict[str, Any] = old.get("shards", {})
+        done = set(self.done_shards())
+        # the manifest may lag the files (a crash between rows and manifest) or lead them (never: the
+        # manifest is written last); the files are the truth
+        shards = {k: v for k, v in shards.items() if k in done}
+        for shard_id in done - set(shards):
+            shards[shard_id] = {"status": "done", "recovered": True}
+        return {
+            "format": MANIFEST_FORMAT,
+            "name": self.config.name,
+            "config_hash": self.hash,
+            "created": old.get("created", _now()),
+            "updated": _now(),
+            "status": "running",
+            "n_shards": len(shard_order),
+            "n_runs": n_runs,
+            "shard_order": shard_order,
+            "merged_shards": old.get("merged_shards", []),
+            "versions": versions(),
+            "shards": shards,
+        }
+
+    def done_shards(self) -> list[str]:
+        """Shards with rows on disk (and weights, where kept); stray parts of others are removed."""
+        done = []
+        for rows in (self.path / schema.SHARDS_DIR).glob("*.runs.parquet"):
+            shard_id = rows.name.removesuffix(".runs.parquet")
+            weights = self.path / schema.WEIGHTS_DIR / f"{shard_id}.safetensors"
+            if self.config.output.save_weights and not weights.is_file():
+                n_done = int((pd.read_parquet(rows, columns=[schema.STATUS])[schema.STATUS] == "done").sum())
+                if n_done:
+                    rows.unlink()
+                    continue
+            done.append(shard_id)
+        return done
+
+    def commit_shard(
+        self,
+        shard_id: str,
+        runs: pd.DataFrame,
+        curves: pd.DataFrame,
+        weights: dict[str, torch.Tensor],
+        info: dict[str, Any],
+    ) -> None:
+        """Persist one finished shard: weights, curves, runs rows (the done marker), then the manifest."""
+        if weights and self.config.output.save_weights:
+            write_weights_atomic(weights, self.path / schema.WEIGHTS_DIR / f"{shard_id}.safetensors")
+        write_parquet_atomic(curves, _shard_file(self.path, shard_id, "curves"))
+        write_parquet_atomic(runs, _shard_file(self.path, shard_id, "runs"))
+        self.manifest["shards"][shard_id] = {**info, "finished_at": _now()}
+        self._write_manifest()
+
+    def _write_manifest(self) -> None:
+        self.manifest["updated"] = _now()
+        write_json_atomic(self.manifest, self.path / schema.MANIFEST_FILE)
+
+    def merge_tables(self, status: str) -> None:
+        """Rebuild runs.parquet and curves.parquet from shards/ (atomically) and set the sweep status."""
+        order = [s for s in self.manifest["shard_order"] if s in self.manifest["shards"]]
+        for table, name in (("runs", schema.RUNS_FILE), ("curves", schema.CURVES_FILE)):
+            frames = [pd.read_parquet(_shard_file(self.path, s, table)) for s in order]
+            frames = [f for f in frames if len(f)]
+            merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            write_parquet_atomic(merged, self.path / name)
+        self.manifest["merged_shards"] = order
+        self.manifest["status"] = status
+        self._write_manifest()
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -1,0 +1,98 @@
+"""The sweep commands end to end: run, presets, ls, show, query, and their errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from superscale.cli import app
+from superscale.cli import sweep as cli_sweep
+from superscale.config import dump_toml, list_presets, load_preset, parse_config, parse_config_text
+
+TINY: dict[str, Any] = {
+    "name": "cli",
+    "n": 20,
+    "m": [3, 4],
+    "gamma": -1.0,
+    "train": {"batch": 32, "steps": 30},
+    "output": {"curve_points": 10},
+    "execution": {"threads": 1},
+}
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli")
+    config = root / "tiny.toml"
+    config.write_text(dump_toml(parse_config(TINY)))
+    result = runner.invoke(app, ["run", str(config), "--out", str(root / "store"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "done: 2 runs (0 failed)" in result.output
+    return root
+
+
+def test_run_resumes_as_a_no_op(ran: Path) -> None:
+    result = runner.invoke(app, ["run", str(ran / "tiny.toml"), "--out", str(ran / "store"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+
+
+def test_ls_show_query(ran: Path) -> None:
+    result = runner.invoke(app, ["ls", str(ran)])  # a directory of stores
+    assert result.exit_code == 0, result.output
+    assert "complete" in result.output and "2/2" in result.output
+    result = runner.invoke(app, ["show", str(ran / "store")])
+    assert result.exit_code == 0, result.output
+    assert "2 done, 0 failed" in result.output and "m            3, 4" in result.output
+    sql = "select m, count(*) as k from curves join runs using (run_id) group by m order by m"
+    result = runner.invoke(app, ["query", str(ran / "store"), sql, "--csv"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["m,k", "3,11", "4,11"]
+
+
+def test_user_errors_are_one_line(ran: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other.toml"
+    other.write_text(dump_toml(parse_config({**TINY, "m": 5})))
+    result = runner.invoke(app, ["run", str(other), "--out", str(ran / "store")])
+    assert result.exit_code == 2
+    assert "different sweep" in result.output and "--force" in result.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text("m = [3, -2]\n[train]\nstepz = 3\n")
+    result = runner.invoke(app, ["run", str(bad), "--out", str(tmp_path / "never")])
+    assert result.exit_code == 2
+    assert "m: must be a positive integer, got -2" in result.output and "train.stepz" in result.output
+    assert not (tmp_path / "never").exists()
+    result = runner.invoke(app, ["run", "no-such-preset", "--out", str(tmp_path / "never")])
+    assert result.exit_code == 2 and "neither a config file nor a preset" in result.output
+    result = runner.invoke(app, ["query", str(ran / "store"), "select nope from runs"])
+    assert result.exit_code == 2 and "query failed" in result.output
+    result = runner.invoke(app, ["show", str(tmp_path)])
+    assert result.exit_code == 2 and "not a superscale store" in result.output
+
+
+def test_ctrl_c_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_sweep, "run_sweep", interrupted)
+    result = runner.invoke(app, ["run", "paper-e2-alpha-quick", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 130
+    assert "re-run the same command to resume" in result.output
+
+
+def test_presets_list_and_show() -> None:
+    result = runner.invoke(app, ["presets"])
+    assert result.exit_code == 0, result.output
+    for name in list_presets():
+        assert name in result.output
+    assert "1020" in result.output  # E2's model count
+    result = runner.invoke(app, ["presets", "show", "paper-e2-alpha"])
+    assert result.exit_code == 0, result.output
+    assert parse_config_text(result.output) == load_preset("paper-e2-alpha")
+    result = runner.invoke(app, ["presets", "show", "nope"])
+    assert result.exit_code == 2 and "unknown preset" in result.output
