@@ -87,3 +87,12 @@ EXPONENT_CI_LOW = "exponent_ci_low"
 EXPONENT_CI_HIGH = "exponent_ci_high"
 R2 = "r2"
 N_POINTS = "n_points"
+COEFFICIENT = "coefficient"  # C in L = C m^-α (+ L0)
+OFFSET = "offset"  # L0 of the offset fit (NaN for loglog)
+OFFSET_SE = "offset_se"
+M_MIN = "m_min"  # smallest / largest width the fit used
+M_MAX = "m_max"
+FIT_WINDOW = "fit_window"  # FitWindow.describe(), "all" for every width
+RUNS_SIGNATURE = "runs_signature"  # hash of the group's (run_id, final_loss): refit when it changes
+LOGLOG = "loglog"  # fit_kind values
+OFFSET_KIND = "offset"

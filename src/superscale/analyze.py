@@ -1,0 +1,258 @@
+"""Store → metrics.parquet (one row per run) and fits.parquet (one row per fit group and kind).
+
+Idempotent and incremental: metrics rows of runs already analysed (same run_id) are kept, and a group's
+fits are recomputed only when its set of runs (ids and final losses) changed. `force` recomputes all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from superscale import metrics, schema, theory
+from superscale.fit import fit_loglog, fit_power_law_offset
+from superscale.store import Store, open_store, write_parquet_atomic
+
+log = logging.getLogger(__name__)
+
+# fits.parquet columns (short local names; the names themselves live in superscale.schema)
+COEFFICIENT, OFFSET, OFFSET_SE = schema.COEFFICIENT, schema.OFFSET, schema.OFFSET_SE
+M_MIN, M_MAX, FIT_WINDOW = schema.M_MIN, schema.M_MAX, schema.FIT_WINDOW
+RUNS_SIGNATURE, LOGLOG, OFFSET_KIND = schema.RUNS_SIGNATURE, schema.LOGLOG, schema.OFFSET_KIND
+
+METRIC_COLUMNS = [
+    schema.PHI_HALF,
+    schema.PHI_ONE,
+    schema.N_STRONG,
+    schema.MEAN_NORM,
+    schema.MEAN_ABS_COS_ALL,
+    schema.MEAN_COS2_ALL,
+    schema.MEAN_COS2_STRONG,
+    schema.VAR_COS2_STRONG,
+    schema.VAR_RATIO_STRONG,
+    schema.WELCH_KAPPA2_STRONG,
+    schema.MAX_ABS_COS,
+    schema.PREDICTED_WEAK_LOSS,
+    schema.AMBIGUITY,
+    schema.DIMENSIONALITY_MEAN,
+    schema.M_OVER_FROBENIUS2,
+]
+FIT_VALUE_COLUMNS = [
+    schema.FIT_KIND,
+    schema.EXPONENT,
+    schema.EXPONENT_SE,
+    schema.EXPONENT_CI_LOW,
+    schema.EXPONENT_CI_HIGH,
+    schema.R2,
+    schema.N_POINTS,
+    COEFFICIENT,
+    OFFSET,
+    OFFSET_SE,
+    M_MIN,
+    M_MAX,
+    FIT_WINDOW,
+    RUNS_SIGNATURE,
+]
+
+
+def run_metrics(W: Any, probs: Any, block_size: int = 8192, device: str | None = None) -> dict[str, float]:
+    """Every metrics.parquet value of one model (PAPER_SPEC §2) from W [n, m] and its p_i [n]."""
+    W = torch.as_tensor(W)
+    m = W.shape[1]
+    norms = metrics.row_norms(W)
+    nonzero = norms > 0
+    strong = norms > 1
+    n_strong = int(strong.sum())
+    phi_half = float((norms > 0.5).double().mean())
+    all_rows = metrics.overlap_stats(W, rows=nonzero.cpu(), block_size=block_size, device=device)
+    out = {
+        schema.PHI_HALF: phi_half,
+        schema.PHI_ONE: float(strong.double().mean()),
+        schema.N_STRONG: float(n_strong),
+        schema.MEAN_NORM: float(norms.mean()),
+        schema.MEAN_ABS_COS_ALL: all_rows.mean_abs_cos,
+        schema.MEAN_COS2_ALL: all_rows.mean_cos2,
+        schema.MAX_ABS_COS: all_rows.max_abs_cos,
+        schema.MEAN_COS2_STRONG: math.nan,
+        schema.VAR_COS2_STRONG: math.nan,
+        schema.VAR_RATIO_STRONG: math.nan,
+        schema.WELCH_KAPPA2_STRONG: metrics.welch_kappa2(n_strong, m) if n_strong else math.nan,
+        schema.PREDICTED_WEAK_LOSS: theory.predicted_weak_loss(probs, phi_half),
+        schema.AMBIGUITY: metrics.ambiguity(W) if m <= W.shape[0] else math.nan,
+        schema.DIMENSIONALITY_MEAN: float(metrics.feature_dimensionality(W).mean()),
+        schema.M_OVER_FROBENIUS2: metrics.m_over_frobenius2(W),
+    }
+    if n_strong >= 2:
+        strong_stats = metrics.overlap_stats(W, rows=strong.cpu(), block_size=block_size, device=device)
+        out[schema.MEAN_COS2_STRONG] = strong_stats.mean_cos2
+        out[schema.VAR_COS2_STRONG] = strong_stats.var_cos2
+        out[schema.VAR_RATIO_STRONG] = (
+            strong_stats.var_cos2 / metrics.random_vector_cos2_var(m) if m > 1 else math.nan
+        )
+    return out
+
+
+def _signature(group: pd.DataFrame) -> str:
+    pairs = sorted(zip(group[schema.RUN_ID].astype(str), group[schema.FINAL_LOSS].astype(float), strict=True))
+    return hashlib.sha256(repr(pairs).encode()).hexdigest()[:16]
+
+
+def fit_group(m: np.ndarray, loss: np.ndarray, n_bootstrap: int = 200, seed: int = 0) -> list[dict[str, Any]]:
+    """The loglog (the paper's OLS α_m over all m) and offset fits of one group; too few widths skip one."""
+    rows: list[dict[str, Any]] = []
+    n_widths = np.unique(m).size
+    if n_widths >= 3:
+        ll = fit_loglog(m, loss, n_bootstrap=max(n_bootstrap, 10), seed=seed)
+        rows.append(
+            {
+                schema.FIT_KIND: LOGLOG,
+                schema.EXPONENT: ll.exponent,
+                schema.EXPONENT_SE: ll.exponent_se,
+                schema.EXPONENT_CI_LOW: ll.ci_low,
+                schema.EXPONENT_CI_HIGH: ll.ci_high,
+                schema.R2: ll.r2,
+                schema.N_POINTS: ll.n_points,
+                COEFFICIENT: ll.coefficient,
+                OFFSET: math.nan,
+                OFFSET_SE: math.nan,
+                M_MIN: ll.m_min,
+                M_MAX: ll.m_max,
+                FIT_WINDOW: ll.window,
+            }
+        )
+    if n_widths >= 4:
+        try:
+            off = fit_power_law_offset(m, loss, n_bootstrap=n_bootstrap // 2, seed=seed)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            log.warning("offset fit failed: %s", exc)
+        else:
+            rows.append(
+                {
+                    schema.FIT_KIND: OFFSET_KIND,
+                    schema.EXPONENT: off.exponent,
+                    schema.EXPONENT_SE: off.exponent_se,
+                    schema.EXPONENT_CI_LOW: off.ci_low,
+                    schema.EXPONENT_CI_HIGH: off.ci_high,
+                    schema.R2: off.r2,
+                    schema.N_POINTS: off.n_points,
+                    COEFFICIENT: off.C,
+                    OFFSET: off.offset,
+                    OFFSET_SE: off.offset_se,
+                    M_MIN: off.m_min,
+                    M_MAX: off.m_max,
+                    FIT_WINDOW: off.window,
+                }
+            )
+    return rows
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """What `analyze_store` wrote and how much it had to compute."""
+
+    metrics: pd.DataFrame
+    fits: pd.DataFrame
+    n_metrics_computed: int
+    n_metrics_reused: int
+    n_groups_fitted: int
+    n_groups_reused: int
+
+
+def _done_runs(store: Store) -> pd.DataFrame:
+    runs = store.runs
+    if not len(runs):
+        raise ValueError(f"store {str(store.path)!r} has no runs yet")
+    return runs[runs[schema.STATUS] == "done"].reset_index(drop=True)
+
+
+def _update_metrics(
+    store: Store,
+    done: pd.DataFrame,
+    force: bool,
+    block_size: int,
+    device: str | None,
+    on_run: Callable[[int, int], None] | None,
+) -> tuple[pd.DataFrame, int, int]:
+    old = None if force else store.metrics()
+    ids = set(done[schema.RUN_ID])
+    kept = old[old[schema.RUN_ID].isin(ids)] if old is not None and len(old) else None
+    have = set(kept[schema.RUN_ID]) if kept is not None else set()
+    todo = [r for r in done[schema.RUN_ID] if r not in have]
+    rows = []
+    for i, run_id in enumerate(todo):
+        params = store.params(run_id)
+        W = params.get("W")
+        if W is None or W.ndim != 2:
+            log.warning("run %s has no 2-D W (keys %s): no metrics", run_id, sorted(params))
+            continue
+        rows.append(
+            {schema.RUN_ID: run_id, **run_metrics(W, store.feature_probs(run_id), block_size, device)}
+        )
+        if on_run is not None:
+            on_run(i + 1, len(todo))
+    new = pd.DataFrame(rows, columns=[schema.RUN_ID, *METRIC_COLUMNS])
+    frames = [f for f in (kept, new) if f is not None and len(f)]
+    table = pd.concat(frames, ignore_index=True) if frames else new
+    changed = bool(rows) or old is None or len(table) != len(old)
+    if changed:
+        write_parquet_atomic(table, store.path / schema.METRICS_FILE)
+    return table, len(rows), len(have)
+
+
+def _update_fits(
+    store: Store, done: pd.DataFrame, force: bool, n_bootstrap: int, seed: int
+) -> tuple[pd.DataFrame, int, int]:
+    group_cols = [c for c in schema.FIT_GROUP_COLUMNS if c in done.columns]
+    usable = done[np.isfinite(done[schema.FINAL_LOSS].astype(float)) & (done[schema.FINAL_LOSS] > 0)]
+    old = None if force else store.fits()
+    old_by_sig = (
+        {sig: part for sig, part in old.groupby(RUNS_SIGNATURE)} if old is not None and len(old) else {}
+    )
+    rows: list[dict[str, Any]] = []
+    reused: list[pd.DataFrame] = []
+    n_fitted = 0
+    for key, group in usable.groupby(group_cols, dropna=False, sort=True):
+        sig = _signature(group)
+        if sig in old_by_sig:
+            reused.append(old_by_sig[sig])
+            continue
+        ident = dict(zip(group_cols, key if isinstance(key, tuple) else (key,), strict=True))
+        m = group[schema.M_HIDDEN].to_numpy(dtype=float)
+        loss = group[schema.FINAL_LOSS].to_numpy(dtype=float)
+        for fit_row in fit_group(m, loss, n_bootstrap=n_bootstrap, seed=seed):
+            rows.append({**ident, **fit_row, RUNS_SIGNATURE: sig})
+        n_fitted += 1
+    new = pd.DataFrame(rows, columns=[*group_cols, *FIT_VALUE_COLUMNS])
+    frames = [f for f in (*reused, new) if len(f)]
+    table = pd.concat(frames, ignore_index=True) if frames else new
+    if n_fitted or old is None or len(table) != len(old):
+        write_parquet_atomic(table, store.path / schema.FITS_FILE)
+    return table, n_fitted, len(reused)
+
+
+def analyze_store(
+    store: Store | str | Path,
+    force: bool = False,
+    block_size: int = 8192,
+    device: str | None = None,
+    n_bootstrap: int = 200,
+    seed: int = 0,
+    on_run: Callable[[int, int], None] | None = None,
+) -> AnalysisResult:
+    """Metrics for every finished run, fits for every (γ, data) group across m; writes both tables."""
+    if not isinstance(store, Store):
+        store = open_store(store)
+    done = _done_runs(store)
+    metrics_table, n_new, n_kept = _update_metrics(store, done, force, block_size, device, on_run)
+    fits_table, n_fit, n_reused = _update_fits(store, done, force, n_bootstrap, seed)
+    log.info("metrics: %d computed, %d kept; fits: %d groups fitted, %d kept", n_new, n_kept, n_fit, n_reused)
+    return AnalysisResult(metrics_table, fits_table, n_new, n_kept, n_fit, n_reused)

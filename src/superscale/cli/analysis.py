@@ -1,0 +1,78 @@
+"""CLI: `superscale analyze DIR` — metrics and scaling fits for a store, and a table of exponents."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from superscale import schema
+from superscale.cli._common import console, user_errors
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def exponent_table(fits: pd.DataFrame) -> Table:
+    """One row per fit group: the varying group columns, α_m ± SE and R² (loglog), α ± SE and L0 (offset)."""
+    from superscale.analyze import LOGLOG, OFFSET, OFFSET_KIND
+
+    group_cols = [c for c in schema.FIT_GROUP_COLUMNS if c in fits.columns]
+    varying = [c for c in group_cols if fits[c].nunique(dropna=False) > 1] or group_cols[:1]
+    table = Table(title="model exponents α_m (L ∝ m^-α_m)", show_lines=False)
+    for col in varying:
+        table.add_column(col, justify="right")
+    for name in ("α_m loglog", "R²", "α offset", "L0", "n"):
+        table.add_column(name, justify="right")
+    for key, group in fits.groupby(varying, dropna=False, sort=True):
+        keys = key if isinstance(key, tuple) else (key,)
+        by_kind = {row[schema.FIT_KIND]: row for _, row in group.iterrows()}
+        ll, off = by_kind.get(LOGLOG), by_kind.get(OFFSET_KIND)
+        cells = [str(k) if not isinstance(k, float) else _fmt(k, 3).rstrip("0").rstrip(".") for k in keys]
+        cells.append(
+            f"{_fmt(ll[schema.EXPONENT])} ± {_fmt(ll[schema.EXPONENT_SE])}" if ll is not None else "—"
+        )
+        cells.append(_fmt(ll[schema.R2], 3) if ll is not None else "—")
+        cells.append(
+            f"{_fmt(off[schema.EXPONENT])} ± {_fmt(off[schema.EXPONENT_SE])}" if off is not None else "—"
+        )
+        cells.append(_fmt(off[OFFSET], 3) if off is not None else "—")
+        cells.append(str(int(ll[schema.N_POINTS])) if ll is not None else "—")
+        table.add_row(*cells)
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add `analyze` to the main app."""
+
+    @app.command("analyze")
+    @user_errors
+    def analyze(
+        store: Path = typer.Argument(..., help="Result store written by `superscale sweep`."),
+        force: bool = typer.Option(False, "--force", help="Recompute every metric and fit."),
+        device: str = typer.Option(None, "--device", help="Device for the overlap GEMMs (default: cpu)."),
+        block_size: int = typer.Option(8192, "--block-size", help="Rows per block of the overlap GEMMs."),
+        bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap resamples per fit."),
+    ) -> None:
+        """Superposition metrics per run and α_m fits per (γ, data) group -> metrics/fits.parquet."""
+        from superscale.analyze import analyze_store
+
+        with console.status("analysing…") as status:
+
+            def on_run(done: int, total: int) -> None:
+                status.update(f"metrics: run {done}/{total}")
+
+            result = analyze_store(
+                store, force=force, block_size=block_size, device=device, n_bootstrap=bootstrap, on_run=on_run
+            )
+        console.print(
+            f"metrics: {result.n_metrics_computed} runs computed, {result.n_metrics_reused} kept · "
+            f"fits: {result.n_groups_fitted} groups fitted, {result.n_groups_reused} kept"
+        )
+        if len(result.fits):
+            console.print(exponent_table(result.fits))
+        console.print(f"wrote {store / schema.METRICS_FILE} and {store / schema.FITS_FILE}")

@@ -1,0 +1,36 @@
+"""Scaling-law fits with honest error bars: log–log slopes, offset power laws, shared exponents, laws."""
+
+from __future__ import annotations
+
+from superscale.fit.loglog import LineFit, LogLogFit, fit_line, fit_log_slope, fit_loglog
+from superscale.fit.offset import PowerLawOffsetFit, fit_power_law_offset
+from superscale.fit.parametric import (
+    CHINCHILLA_LAW,
+    WIDTH_LAW,
+    ParametricFit,
+    ParametricLaw,
+    PowerTerm,
+    fit_parametric,
+)
+from superscale.fit.shared import GroupExponent, SharedExponentFit, fit_shared_exponent
+from superscale.fit.window import FitWindow
+
+__all__ = [
+    "CHINCHILLA_LAW",
+    "WIDTH_LAW",
+    "FitWindow",
+    "GroupExponent",
+    "LineFit",
+    "LogLogFit",
+    "ParametricFit",
+    "ParametricLaw",
+    "PowerLawOffsetFit",
+    "PowerTerm",
+    "SharedExponentFit",
+    "fit_line",
+    "fit_log_slope",
+    "fit_loglog",
+    "fit_parametric",
+    "fit_power_law_offset",
+    "fit_shared_exponent",
+]

@@ -1,0 +1,66 @@
+"""Fit windows: which widths a fit uses, chosen by explicit arguments and recorded with the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FitWindow:
+    """Keep m_min ≤ m ≤ m_max, then drop the `skip_first` smallest widths, then keep the `last` largest.
+
+    The paper's choices (PAPER_SPEC §1.8): "from the 3rd point" = skip_first=2; "last 5 points" = last=5.
+    Counts are over distinct widths, so replicate seeds at one m stay together.
+    """
+
+    m_min: float | None = None
+    m_max: float | None = None
+    skip_first: int = 0
+    last: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.skip_first < 0:
+            raise ValueError(f"skip_first must be >= 0, got {self.skip_first}")
+        if self.last is not None and self.last < 1:
+            raise ValueError(f"last must be >= 1, got {self.last}")
+
+    def mask(self, m: np.ndarray) -> np.ndarray:
+        """Boolean mask of the points of `m` inside the window."""
+        keep = np.ones(m.shape, dtype=bool)
+        if self.m_min is not None:
+            keep &= m >= self.m_min
+        if self.m_max is not None:
+            keep &= m <= self.m_max
+        widths = np.unique(m[keep])
+        widths = widths[self.skip_first :]
+        if self.last is not None:
+            widths = widths[-self.last :] if widths.size else widths
+        return keep & np.isin(m, widths)
+
+    def describe(self) -> str:
+        """Short text for tables and fits.parquet, e.g. "m>=32,last=5"; "all" for the full range."""
+        parts = []
+        if self.m_min is not None:
+            parts.append(f"m>={self.m_min:g}")
+        if self.m_max is not None:
+            parts.append(f"m<={self.m_max:g}")
+        if self.skip_first:
+            parts.append(f"skip_first={self.skip_first}")
+        if self.last is not None:
+            parts.append(f"last={self.last}")
+        return ",".join(parts) or "all"
+
+
+def as_points(x: Any, y: Any, x_name: str = "m", y_name: str = "loss") -> tuple[np.ndarray, np.ndarray]:
+    """Two equal-length float64 vectors of positive finite values (log–log fits need them)."""
+    xa = np.asarray(x, dtype=np.float64).ravel()
+    ya = np.asarray(y, dtype=np.float64).ravel()
+    if xa.shape != ya.shape:
+        raise ValueError(f"{x_name} and {y_name} must have the same length, got {xa.size} and {ya.size}")
+    for name, arr in ((x_name, xa), (y_name, ya)):
+        if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+            raise ValueError(f"{name} must be finite and > 0 for a log-log fit, got {arr}")
+    return xa, ya
