@@ -1,0 +1,29 @@
+"""CLI command: `superscale report DIR [--open]` writes DIR/report/index.html."""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+
+import typer
+
+from superscale.cli._common import console, user_errors
+
+
+@user_errors
+def report(
+    folder: Path = typer.Argument(..., help="Result directory: a store, LLM tables, or both."),
+    open_browser: bool = typer.Option(False, "--open", help="Open the report in a web browser."),
+) -> None:
+    """Write one self-contained HTML page of every figure the store supports, fits and verdicts."""
+    from superscale.report import write_report
+
+    index = write_report(folder)
+    console.print(f"report written to [bold]{index}[/] (figures in {index.parent / 'figures'})")
+    if open_browser:
+        webbrowser.open(index.resolve().as_uri())
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the main app."""
+    app.command("report")(report)

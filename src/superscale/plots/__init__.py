@@ -1,0 +1,148 @@
+"""One function per figure of the paper (PAPER_SPEC §4): loaded data in, matplotlib Figure out.
+
+Every function takes a `FigureData` and returns a Figure, or raises `MissingData` saying which runs
+it lacks. `FIGURES` lists them all, in paper order, with the report section each belongs to; the
+report iterates it, so a new figure is one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from matplotlib.figure import Figure
+
+from superscale.plots.data import FigureData, LLMData, MissingData, WidthFit
+from superscale.plots.density import fig14a, fig14b, fig15
+from superscale.plots.exponents import fig4b, fig5e, fig9a, fig9b, fig10, fig18
+from superscale.plots.fractions import fig3b, fig8a, fig8c, fig13, fig16
+from superscale.plots.geometry import fig3a, fig5a, fig5b, fig5c, fig5d, fig7, fig8d, fig17
+from superscale.plots.llm import fig6a, fig6b, fig19, fig20, fig21, fig22, fig23a, fig23b
+from superscale.plots.loss import fig1b, fig1d, fig4a, fig8b
+from superscale.plots.style import figure_bytes, save_figure
+
+# report sections (the keys the report's section builders ask for)
+LARGE = "large"  # E1: frequency families × {strong, weak} (Figs. 1, 7, 8, 9a)
+ALPHA_SCAN = "alpha_scan"  # E2/E4: α × γ × m (Figs. 3, 4, 5, 9b, 10, 13, 16, 17, 18)
+DENSITY = "density"  # E3: activation density (Figs. 14, 15)
+LLM = "llm"  # Figs. 6, 19–23
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A registered figure: its file stem, paper label, report section and drawing function."""
+
+    name: str  # "fig1d": file stem in report/figures/
+    label: str  # "Fig. 1d"
+    section: str
+    caption: str  # what the figure shows, from the function's docstring
+    draw: Callable[[FigureData], Figure]
+
+
+def _spec(func: Callable[[FigureData], Figure], section: str) -> FigureSpec:
+    name = func.__name__
+    label = "Fig. " + name.removeprefix("fig")
+    doc = (func.__doc__ or "").strip().split("\n")[0]
+    caption = doc.split(":", 1)[1].strip() if ":" in doc else doc
+    return FigureSpec(name=name, label=label, section=section, caption=caption, draw=func)
+
+
+FIGURES: list[FigureSpec] = [
+    _spec(fig1b, LARGE),
+    _spec(fig1d, LARGE),
+    _spec(fig7, LARGE),
+    _spec(fig8a, LARGE),
+    _spec(fig8b, LARGE),
+    _spec(fig8c, LARGE),
+    _spec(fig8d, LARGE),
+    _spec(fig9a, LARGE),
+    _spec(fig3a, ALPHA_SCAN),
+    _spec(fig3b, ALPHA_SCAN),
+    _spec(fig13, ALPHA_SCAN),
+    _spec(fig4a, ALPHA_SCAN),
+    _spec(fig4b, ALPHA_SCAN),
+    _spec(fig5a, ALPHA_SCAN),
+    _spec(fig5b, ALPHA_SCAN),
+    _spec(fig5c, ALPHA_SCAN),
+    _spec(fig5d, ALPHA_SCAN),
+    _spec(fig5e, ALPHA_SCAN),
+    _spec(fig9b, ALPHA_SCAN),
+    _spec(fig10, ALPHA_SCAN),
+    _spec(fig16, ALPHA_SCAN),
+    _spec(fig17, ALPHA_SCAN),
+    _spec(fig18, ALPHA_SCAN),
+    _spec(fig14a, DENSITY),
+    _spec(fig14b, DENSITY),
+    _spec(fig15, DENSITY),
+    _spec(fig6a, LLM),
+    _spec(fig6b, LLM),
+    _spec(fig19, LLM),
+    _spec(fig20, LLM),
+    _spec(fig21, LLM),
+    _spec(fig22, LLM),
+    _spec(fig23a, LLM),
+    _spec(fig23b, LLM),
+]
+FIGURES_BY_NAME: dict[str, FigureSpec] = {spec.name: spec for spec in FIGURES}
+
+
+def draw(name: str, data: FigureData) -> Figure | MissingData:
+    """Draw one registered figure; a MissingData result instead of an exception when it cannot."""
+    if name not in FIGURES_BY_NAME:
+        raise ValueError(f"name must be one of {sorted(FIGURES_BY_NAME)}, got {name!r}")
+    try:
+        return FIGURES_BY_NAME[name].draw(data)
+    except MissingData as missing:
+        return missing
+
+
+__all__ = [
+    "ALPHA_SCAN",
+    "DENSITY",
+    "FIGURES",
+    "FIGURES_BY_NAME",
+    "LARGE",
+    "LLM",
+    "FigureData",
+    "FigureSpec",
+    "LLMData",
+    "MissingData",
+    "WidthFit",
+    "draw",
+    "fig1b",
+    "fig1d",
+    "fig3a",
+    "fig3b",
+    "fig4a",
+    "fig4b",
+    "fig5a",
+    "fig5b",
+    "fig5c",
+    "fig5d",
+    "fig5e",
+    "fig6a",
+    "fig6b",
+    "fig7",
+    "fig8a",
+    "fig8b",
+    "fig8c",
+    "fig8d",
+    "fig9a",
+    "fig9b",
+    "fig10",
+    "fig13",
+    "fig14a",
+    "fig14b",
+    "fig15",
+    "fig16",
+    "fig17",
+    "fig18",
+    "fig19",
+    "fig20",
+    "fig21",
+    "fig22",
+    "fig23a",
+    "fig23b",
+    "figure_bytes",
+    "save_figure",
+]

@@ -1,0 +1,226 @@
+"""Assemble the report: a list of section builders, each turning the loaded data into one section.
+
+A capability adds a section ("aspect ratio", "model variants") by writing one builder and calling
+`register_section`; the page, the navigation and the figure files follow.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from superscale import __version__, schema
+from superscale.plots import (
+    ALPHA_SCAN,
+    DENSITY,
+    FIGURES,
+    FIGURES_BY_NAME,
+    LARGE,
+    LLM,
+    FigureData,
+    MissingData,
+)
+from superscale.plots.style import figure_bytes
+from superscale.report import html
+from superscale.report.tables import exponent_table
+from superscale.report.verdicts import (
+    alpha_scan_verdicts,
+    density_verdicts,
+    large_model_verdicts,
+    llm_verdicts,
+    run_summary,
+)
+
+log = logging.getLogger(__name__)
+
+PNG_DPI = 120
+FIGURES_DIR = "figures"
+INDEX_FILE = "index.html"
+
+
+@dataclass
+class RenderedFigure:
+    """A drawn figure: its PNG (embedded and written) and PDF (written) bytes."""
+
+    name: str
+    label: str
+    caption: str
+    png: bytes
+    pdf: bytes
+
+
+@dataclass
+class ReportContext:
+    """What section builders read: the data, the raw config text, and a cache of rendered figures."""
+
+    data: FigureData
+    title: str
+    config_text: str = ""
+    manifest: dict = field(default_factory=dict)
+    pdf: bool = True  # also render each figure as PDF (for papers and slides)
+    rendered: dict[str, RenderedFigure | MissingData] = field(default_factory=dict)
+
+    def figure(self, name: str) -> RenderedFigure | MissingData:
+        """Draw (once) and render a registered figure, or the MissingData it gave."""
+        if name not in self.rendered:
+            spec = FIGURES_BY_NAME[name]
+            try:
+                fig = spec.draw(self.data)
+            except MissingData as missing:
+                self.rendered[name] = missing
+            else:
+                png = figure_bytes(fig, "png", PNG_DPI)
+                fig.set_layout_engine("none")  # keep the layout the PNG computed: the PDF costs half as much
+                pdf = figure_bytes(fig, "pdf") if self.pdf else b""
+                self.rendered[name] = RenderedFigure(spec.name, spec.label, spec.caption, png, pdf)
+        return self.rendered[name]
+
+
+@dataclass
+class Section:
+    """One block of the page."""
+
+    anchor: str
+    title: str
+    verdicts: list[str] = field(default_factory=list)
+    body: str = ""
+
+
+SectionBuilder = Callable[[ReportContext], Section | None]
+
+
+def figures_block(ctx: ReportContext, section: str) -> tuple[str, int]:
+    """Every registered figure of `section`: drawn ones embedded, missing ones listed with their reason."""
+    drawn, missing = [], []
+    for spec in FIGURES:
+        if spec.section != section:
+            continue
+        result = ctx.figure(spec.name)
+        if isinstance(result, RenderedFigure):
+            drawn.append(
+                html.figure_html(result.label, result.caption, result.png, result.name, bool(result.pdf))
+            )
+        else:
+            missing.append(html.missing_html(spec.label, str(result)))
+    body = f'<div class="figures">{"".join(drawn)}</div>'
+    if missing:
+        summary = f"<summary>{len(missing)} figure(s) this store cannot draw</summary>"
+        body += f"<details>{summary}<ul>{''.join(missing)}</ul></details>"
+    return body, len(drawn)
+
+
+def overview_section(ctx: ReportContext) -> Section:
+    """Config and run summary."""
+    body = html.pairs_html(run_summary(ctx.data))
+    if ctx.config_text:
+        summary = f"<summary>Configuration ({schema.SWEEP_FILE})</summary>"
+        body += f"<details>{summary}<pre>{html.esc(ctx.config_text)}</pre></details>"
+    return Section("overview", "Overview", [], body)
+
+
+def exponents_section(ctx: ReportContext) -> Section | None:
+    """All α_m fits beside theory and paper."""
+    table = exponent_table(ctx.data)
+    if table.empty:
+        return Section(
+            "exponents", "Fitted exponents", ["no α_m fits in this store (run `superscale analyze`)"], ""
+        )
+    body = html.table_html(table)
+    if len(table) > 40:
+        body = f"<details><summary>{len(table)} fits (click to show)</summary>{body}</details>"
+    return Section("exponents", "Fitted exponents", [], body)
+
+
+def _figure_section(
+    anchor: str, title: str, section: str, verdicts: Callable[[FigureData], list[str]]
+) -> SectionBuilder:
+    def build(ctx: ReportContext) -> Section | None:
+        body, n_drawn = figures_block(ctx, section)
+        lines = verdicts(ctx.data)
+        if n_drawn == 0 and not lines:
+            # an LLM-only directory has no toy sections, a toy store no LLM one; otherwise say what is missing
+            return None if section == LLM or ctx.data.runs.empty else Section(anchor, title, [], body)
+        return Section(anchor, title, lines, body)
+
+    build.__name__ = f"{anchor}_section"
+    return build
+
+
+SECTION_BUILDERS: list[SectionBuilder] = [
+    overview_section,
+    exponents_section,
+    _figure_section("large", "Weak vs strong superposition: frequency families", LARGE, large_model_verdicts),
+    _figure_section("alpha-scan", "Data exponent × weight decay", ALPHA_SCAN, alpha_scan_verdicts),
+    _figure_section("density", "Activation density", DENSITY, density_verdicts),
+    _figure_section("llm", "Large language models", LLM, llm_verdicts),
+]
+
+
+def register_section(builder: SectionBuilder, before: str | None = None) -> None:
+    """Add a section builder (at the end, or before the builder named `before`, e.g. 'llm_section')."""
+    names = [b.__name__ for b in SECTION_BUILDERS]
+    if before is not None and before not in names:
+        raise ValueError(f"before must name a registered section builder ({names}), got {before!r}")
+    if builder.__name__ in names:
+        SECTION_BUILDERS[names.index(builder.__name__)] = builder
+        return
+    if before is None:
+        SECTION_BUILDERS.append(builder)
+    else:
+        SECTION_BUILDERS.insert(names.index(before), builder)
+
+
+def render_page(ctx: ReportContext) -> str:
+    """Run every section builder and lay the page out."""
+    sections = []
+    for builder in SECTION_BUILDERS:
+        section = builder(ctx)
+        if section is not None:
+            sections.append(
+                (
+                    section.anchor,
+                    section.title,
+                    html.section_html(section.anchor, section.title, section.verdicts, section.body),
+                )
+            )
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return html.page_html(ctx.title, f"superscale {__version__} · generated {stamp}", sections)
+
+
+def build_report(ctx: ReportContext, out_dir: Path) -> Path:
+    """Write out_dir/index.html and out_dir/figures/<name>.png|.pdf; returns the index path."""
+    from superscale.store import write_bytes_atomic
+
+    page = render_page(ctx)
+    for item in ctx.rendered.values():
+        if isinstance(item, RenderedFigure):
+            write_bytes_atomic(item.png, out_dir / FIGURES_DIR / f"{item.name}.png")
+            if item.pdf:
+                write_bytes_atomic(item.pdf, out_dir / FIGURES_DIR / f"{item.name}.pdf")
+    index = out_dir / INDEX_FILE
+    write_bytes_atomic(page.encode("utf-8"), index)
+    drawn = sum(isinstance(r, RenderedFigure) for r in ctx.rendered.values())
+    log.info("report: %d figures drawn, %d missing, written to %s", drawn, len(ctx.rendered) - drawn, index)
+    return index
+
+
+def write_report(folder: str | Path) -> Path:
+    """`superscale report DIR`: load DIR, write DIR/report/index.html with its figure files."""
+    from superscale.report.load import load_figure_data
+
+    folder = Path(folder)
+    data = load_figure_data(folder)
+    config_file = folder / schema.SWEEP_FILE
+    manifest_file = folder / schema.MANIFEST_FILE
+    name = str(data.config.get("name", "")) if data.config else ""
+    ctx = ReportContext(
+        data=data,
+        title=f"superscale report: {name or folder.resolve().name}",
+        config_text=config_file.read_text() if config_file.is_file() else "",
+        manifest=json.loads(manifest_file.read_text()) if manifest_file.is_file() else {},
+    )
+    return build_report(ctx, folder / schema.REPORT_DIR)

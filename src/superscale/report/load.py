@@ -1,0 +1,142 @@
+"""Build the figures' `FigureData` from a result directory: the store's tables, weights read lazily,
+LLM tables where present, and the shipped paper tables (digitised losses, overlaps, Chinchilla)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from superscale import schema
+from superscale.plots.data import FigureData, LLMData, WidthFit
+
+log = logging.getLogger(__name__)
+
+# LLM result tables the report looks for inside DIR (written by the `superscale llm` commands)
+LLM_GEOMETRY_FILES = ("llm_geometry.parquet", "llm_geometry.csv")
+LLM_LOSSES_FILES = ("llm_losses.parquet", "llm_losses.csv")
+LLM_HISTOGRAM_FILES = ("llm_norm_histogram.parquet", "llm_norm_histogram.csv")
+TOKEN_FREQ_FILES = ("token_freq.parquet", "token_freq.csv")
+DIGITIZED_SOURCE = "digitised from Liu et al. 2025, approximate"
+
+
+class LazyRunArrays(Mapping[str, np.ndarray]):
+    """run_id → array, computed on first access and cached: figures read only the runs they draw."""
+
+    def __init__(self, run_ids: set[str], load: Callable[[str], np.ndarray]) -> None:
+        self._ids = run_ids
+        self._load = load
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, run_id: str) -> np.ndarray:
+        if run_id not in self._ids:
+            raise KeyError(run_id)
+        if run_id not in self._cache:
+            self._cache[run_id] = self._load(run_id)
+        return self._cache[run_id]
+
+    def __contains__(self, run_id: object) -> bool:
+        return run_id in self._ids
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._ids))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+def _first_table(folder: Path, names: tuple[str, ...]) -> pd.DataFrame | None:
+    for name in names:
+        path = folder / name
+        if path.is_file():
+            return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    return None
+
+
+def fit_llm_widths(losses: pd.DataFrame) -> WidthFit:
+    """The paper's shared-exponent fit L = A m^-α + B_{family/dataset} (§5.5) with its slope error."""
+    from superscale.fit.shared import fit_shared_exponent
+    from superscale.plots.llm import group_label
+
+    groups = [group_label(f, d) for f, d in zip(losses["family"], losses["dataset"], strict=True)]
+    fit = fit_shared_exponent(losses["m"], losses["loss"], groups, n_bootstrap=20, compare_per_group=False)
+    return WidthFit(
+        exponent=fit.exponent, exponent_se=fit.exponent_se_paper, C=fit.A, offsets=dict(fit.offsets)
+    )
+
+
+def load_llm_data(folder: Path) -> LLMData:
+    """Measured LLM tables from `folder` where present; otherwise the paper's digitised data, labelled so."""
+    from superscale.llm.catalog import (
+        load_catalog,
+        load_chinchilla_shapes,
+        load_digitized_losses,
+        load_digitized_overlaps,
+    )
+
+    losses = _first_table(folder, LLM_LOSSES_FILES)
+    losses_source = "measured"
+    if losses is None or losses.empty:
+        losses, losses_source = load_digitized_losses(), DIGITIZED_SOURCE
+    try:
+        width_fit: WidthFit | None = fit_llm_widths(losses)
+    except ValueError as exc:
+        log.warning("LLM width fit skipped: %s", exc)
+        width_fit = None
+    catalog = load_catalog()
+    return LLMData(
+        geometry=_first_table(folder, LLM_GEOMETRY_FILES),
+        losses=losses,
+        losses_source=losses_source,
+        width_fit=width_fit,
+        norm_histogram=_first_table(folder, LLM_HISTOGRAM_FILES),
+        paper_overlaps=load_digitized_overlaps(),
+        token_freq=_first_table(folder, TOKEN_FREQ_FILES),
+        models=catalog[["family", "model", "d_model", "n_params"]],
+        chinchilla=load_chinchilla_shapes(),
+    )
+
+
+def load_figure_data(folder: str | Path) -> FigureData:
+    """Everything the figures need from result directory `folder` (a store, LLM tables, or both)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{str(folder)!r} is not a directory")
+    llm = load_llm_data(folder)
+    if not (folder / schema.SWEEP_FILE).is_file():
+        if llm.geometry is None and llm.losses_source != "measured":
+            raise FileNotFoundError(
+                f"{str(folder)!r} holds neither a superscale store ({schema.SWEEP_FILE}) nor LLM tables "
+                f"({LLM_GEOMETRY_FILES[0]}, {LLM_LOSSES_FILES[0]})"
+            )
+        return FigureData(llm=llm)
+    from superscale.metrics import row_norms
+    from superscale.store import open_store
+
+    store = open_store(folder)
+    runs = store.runs
+    with_weights: set[str] = set()
+    if not runs.empty:
+        for shard, sub in runs.groupby(schema.SHARD_ID):
+            if (folder / schema.WEIGHTS_DIR / f"{shard}.safetensors").is_file():
+                with_weights.update(str(r) for r in sub[schema.RUN_ID])
+
+    def norms(run_id: str) -> np.ndarray:
+        return row_norms(store.params(run_id)["W"]).double().numpy()
+
+    def probs(run_id: str) -> np.ndarray:
+        return store.feature_probs(run_id).double().numpy()
+
+    return FigureData(
+        runs=runs,
+        metrics=store.metrics(),
+        fits=store.fits(),
+        curves=store.curves,
+        norms=LazyRunArrays(with_weights, norms),
+        probs=LazyRunArrays({str(r) for r in runs.get(schema.RUN_ID, [])}, probs),
+        config=store.config,
+        llm=llm,
+    )
