@@ -1,0 +1,84 @@
+"""Katta's aspect-ratio argument made testable (PAPER_SPEC §6): equal-parameter deep toy models of different
+width and depth, the features each layer represents, universality across seeds and shapes, and the
+compressed-sensing bound checked against L1 recovery and the toy models.
+
+Importing this package registers the "deep" architecture with the engine. Figures and the report section
+live in `superscale.aspect.figures` and `superscale.aspect.report` (they import matplotlib).
+"""
+
+from __future__ import annotations
+
+from superscale.aspect.compressed_sensing import (
+    basis_pursuit,
+    critical_width,
+    cs_min_width,
+    implied_sparsity,
+    l1_phase_transition,
+    l1_recovery,
+    uniform_probs,
+)
+from superscale.aspect.deep import DeepToyModel, deep_forward, deep_param_count, hidden_states
+from superscale.aspect.experiments import (
+    AspectConfig,
+    AspectResult,
+    PhaseConfig,
+    model_phase_transition,
+    run_aspect_family,
+)
+from superscale.aspect.planner import Shape, plan_shapes, width_for_budget
+from superscale.aspect.presets import PRESETS, AspectPreset, StudyResult, get_preset, run_study
+from superscale.aspect.summary import (
+    loss_flatness,
+    phase_summary,
+    sparsity_summary,
+    universality_summary,
+    verdict,
+)
+from superscale.aspect.universality import (
+    FeatureSimilarity,
+    LayerFeatures,
+    compare_features,
+    feature_responses,
+    layer_features,
+    linear_cka,
+    procrustes_similarity,
+)
+
+__all__ = [
+    "PRESETS",
+    "AspectConfig",
+    "AspectPreset",
+    "AspectResult",
+    "DeepToyModel",
+    "FeatureSimilarity",
+    "LayerFeatures",
+    "PhaseConfig",
+    "Shape",
+    "StudyResult",
+    "basis_pursuit",
+    "compare_features",
+    "critical_width",
+    "cs_min_width",
+    "deep_forward",
+    "deep_param_count",
+    "feature_responses",
+    "get_preset",
+    "hidden_states",
+    "implied_sparsity",
+    "l1_phase_transition",
+    "l1_recovery",
+    "layer_features",
+    "linear_cka",
+    "loss_flatness",
+    "model_phase_transition",
+    "phase_summary",
+    "plan_shapes",
+    "procrustes_similarity",
+    "run_aspect_family",
+    "run_study",
+    "sparsity_summary",
+    "uniform_probs",
+    "universality_summary",
+    "verdict",
+    "width_for_budget",
+]
