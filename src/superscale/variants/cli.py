@@ -1,0 +1,90 @@
+"""CLI: `superscale variants compare OUT` and `superscale variants phase OUT` (no science here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from superscale.cli._common import console, user_errors
+
+__all__ = ["register"]
+
+variants_app = typer.Typer(help="Toy-model variants beyond the paper: cross-entropy, unit norm, importance.")
+
+
+def _save(figures: list, out: Path, stem: str) -> list[Path]:
+    paths = []
+    for index, figure in enumerate(figures, start=1):
+        path = out / f"{stem}-{index}.png"
+        figure.savefig(path, dpi=120, bbox_inches="tight")
+        paths.append(path)
+    return paths
+
+
+@variants_app.command("compare")
+@user_errors
+def compare_command(
+    out: Path = typer.Argument(
+        ..., help="Directory for variants.parquet, variants_fits.parquet and figures."
+    ),
+    full: bool = typer.Option(
+        False, "--full", help="Paper-scale comparison (hours on a CPU) instead of quick."
+    ),
+    device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
+) -> None:
+    """Fit loss-vs-m exponents of the MSE, cross-entropy and unit-norm toy models on the same data."""
+    from superscale.variants.compare import FITS_FILE, RUNS_FILE, compare_variants, exponent_table
+    from superscale.variants.figures import variants_figures, variants_verdict
+
+    runs, fits = compare_variants(out, quick=not full, device=device)
+    table = Table(title="model exponent α_m (OLS of ln L on ln m)")
+    exps = exponent_table(fits)
+    for column in exps.columns:
+        table.add_column(str(column))
+    for row in exps.itertuples(index=False):
+        table.add_row(*[f"{v:.3g}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+    console.print(variants_verdict(runs))
+    paths = _save(variants_figures(runs), out, "variants")
+    console.print(f"wrote {out / RUNS_FILE}, {out / FITS_FILE} and {len(paths)} figures")
+
+
+@variants_app.command("phase")
+@user_errors
+def phase_command(
+    out: Path = typer.Argument(..., help="Directory for phase_diagram.parquet and phase_diagram.png."),
+    densities: str = typer.Option("1,0.3,0.1,0.03", help="Comma-separated feature densities p = 1 − S."),
+    importances: str = typer.Option(
+        "0.1,0.3,1,3,10", help="Comma-separated relative importances of the last feature."
+    ),
+    n: int = typer.Option(2, help="Features."),
+    m: int = typer.Option(1, help="Hidden dimensions."),
+    steps: int = typer.Option(2000, help="Training steps per model."),
+    seeds: int = typer.Option(3, help="Seeds per cell; the lowest final loss represents it."),
+) -> None:
+    """Anthropic's classic superposition phase diagram with the importance-weighted toy model."""
+    from superscale.variants.compare import write_parquet_atomic
+    from superscale.variants.figures import phase_diagram_figure
+    from superscale.variants.phase import phase_diagram
+
+    def floats(text: str, name: str) -> list[float]:
+        try:
+            return [float(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            raise ValueError(f"--{name} must be comma-separated numbers, got {text!r}") from None
+
+    table = phase_diagram(
+        floats(densities, "densities"), floats(importances, "importances"), n, m, steps, seeds=seeds
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    write_parquet_atomic(table, out / "phase_diagram.parquet")
+    phase_diagram_figure(table).savefig(out / "phase_diagram.png", dpi=120, bbox_inches="tight")
+    console.print(table.pivot(index="density", columns="importance", values="phase").to_string())
+    console.print(f"wrote {out / 'phase_diagram.parquet'} and {out / 'phase_diagram.png'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `variants` command group to the main app."""
+    app.add_typer(variants_app, name="variants")

@@ -1,0 +1,102 @@
+"""Unit-norm variant and the shared tied backward: rows stay on the sphere, gradients equal autograd."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from superscale.architectures import TiedToyModel
+from superscale.data import power_law_probs, sample_dense, sample_sparse
+from superscale.engine import ModelSpec, ShardSpec, train_shard
+from superscale.variants._tied import tied_loss_and_grads
+from superscale.variants.unit_norm import UnitNormToyModel
+
+N, M = 24, 5
+
+
+def _batches():
+    probs = power_law_probs(N, 0.6, density=2.0)
+    generator = torch.Generator().manual_seed(4)
+    return [sample_sparse(probs, 40, generator), sample_dense(probs, 40, generator)]
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_tempered_weighted_gradients_match_autograd(dense: bool) -> None:
+    batch = _batches()[int(dense)]
+    generator = torch.Generator().manual_seed(0)
+    W = torch.randn(2, N, M, generator=generator) / M**0.5
+    b = torch.randn(2, N, generator=generator) * 0.3
+    tau = torch.tensor([0.7, 1.6])
+    importance = torch.rand(N, generator=generator, dtype=torch.float64) * 2
+    loss, grads = tied_loss_and_grads(W, b, batch, 3.0, tau=tau, importance=importance)
+    x = batch if dense else batch.to_dense()
+    for inst in range(2):
+        leaves = [t[inst].double().requires_grad_(True) for t in (W, b, tau)]
+        Wi, bi, ti = leaves
+        y = torch.relu(ti * x.double() @ Wi @ Wi.T + bi)
+        ref = (importance * (y - x.double()).square()).mean()
+        expected = torch.autograd.grad(3.0 * ref, leaves)
+        torch.testing.assert_close(loss[inst], ref.detach(), rtol=1e-5, atol=1e-8)
+        for name, want in zip(("W", "b", "tau"), expected, strict=True):
+            torch.testing.assert_close(grads[name][inst].double(), want, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_plain_call_is_the_tied_model(dense: bool) -> None:
+    """τ = None and I = None give the tied model's loss and gradients (to float32 round-off: the tied
+    model folds b into its GEMMs, which sums in another order)."""
+    batch = _batches()[int(dense)]
+    params = TiedToyModel(N, M).init_params([1, 2])
+    loss, grads = tied_loss_and_grads(params["W"], params["b"], batch, 2.0)
+    ref_loss, ref_grads = TiedToyModel(N, M).loss_and_grads(params, batch, 2.0)
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-6, atol=1e-9)
+    for name in ("W", "b"):
+        torch.testing.assert_close(grads[name], ref_grads[name], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("temperature", [False, True])
+def test_rows_have_unit_norm_after_every_step(temperature: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    probs = power_law_probs(N, 1.0)
+    models = [ModelSpec(probs, gamma=g, lr_W=0.05, lr_b=0.05, seed=s) for s, g in ((0, -1.0), (1, 0.5))]
+    spec = ShardSpec(N, M, models, batch=64, steps=40, warmup_steps=4, architecture="unit_norm")
+    spec.arch_options = {"temperature": temperature}
+    norms_seen: list[torch.Tensor] = []
+    # the engine's params are private: a post_step spy records the norms the next step starts from
+    original = UnitNormToyModel.post_step
+
+    def spy(self: UnitNormToyModel, params: dict[str, torch.Tensor]) -> None:
+        original(self, params)
+        norms_seen.append(params["W"].norm(dim=-1))
+
+    monkeypatch.setattr(UnitNormToyModel, "post_step", spy)
+    result = train_shard(spec)
+    assert len(norms_seen) == 40
+    for norms in norms_seen:
+        torch.testing.assert_close(norms, torch.ones_like(norms), rtol=0, atol=2e-6)
+    assert ("tau" in result.params) == temperature
+    if temperature:
+        assert bool((result.params["tau"] != 1.0).all())  # τ is learned
+
+
+def test_initial_rows_are_unit_and_gamma_has_no_effect() -> None:
+    """The projection is the γ → −∞ limit: models differing only in γ train identically."""
+    probs = power_law_probs(N, 1.0)
+    initial = UnitNormToyModel(N, M).init_params([3])["W"].norm(dim=-1)
+    torch.testing.assert_close(initial, torch.ones_like(initial), rtol=0, atol=2e-6)
+    models = [ModelSpec(probs, gamma=g, lr_W=0.03, lr_b=0.03, seed=3) for g in (-1.0, 0.0, 0.8)]
+    result = train_shard(ShardSpec(N, M, models, batch=32, steps=1, warmup_steps=0, architecture="unit_norm"))
+    assert not torch.allclose(result.params["W"][0], UnitNormToyModel(N, M).init_params([3])["W"][0])
+    assert torch.equal(result.params["W"][0], result.params["W"][1])
+    assert torch.equal(result.params["W"][0], result.params["W"][2])
+    with pytest.raises(ValueError, match="temperature"):
+        train_shard(
+            ShardSpec(
+                N,
+                M,
+                models,
+                steps=1,
+                warmup_steps=0,
+                architecture="unit_norm",
+                arch_options={"temperature": 1},
+            )
+        )
