@@ -11,6 +11,7 @@ the base for variants, which get their gradients from torch.autograd.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -183,6 +184,9 @@ class AutogradArchitecture(Architecture):
 
 ARCHITECTURES: dict[str, Callable[..., Architecture]] = {"tied": TiedToyModel}
 
+#: modules whose import registers more architectures (deep; cross_entropy, unit_norm, importance)
+PLUGIN_MODULES = ("superscale.aspect.deep", "superscale.variants")
+
 
 def register_architecture(name: str, factory: Callable[..., Architecture]) -> None:
     """Make `name` usable in ShardSpec.architecture and in sweep configs."""
@@ -191,6 +195,9 @@ def register_architecture(name: str, factory: Callable[..., Architecture]) -> No
 
 def get_architecture(name: str, n: int, m: int, n_layers: int = 1, **options: Any) -> Architecture:
     """Instantiate a registered architecture by name."""
+    if name not in ARCHITECTURES:
+        for module in PLUGIN_MODULES:
+            importlib.import_module(module)
     if name not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)}")
     return ARCHITECTURES[name](n, m, n_layers=n_layers, **options)

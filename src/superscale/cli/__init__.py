@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import typer
 
-from superscale.cli import analysis, aspect, llm, report, sweep
+from superscale.cli import analysis, aspect, llm, report, reproduce, sweep
+from superscale.variants import cli as variants
 
 app = typer.Typer(
     name="superscale",
@@ -18,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (sweep, analysis, report, llm, aspect):
+for _module in (reproduce, sweep, analysis, report, llm, aspect, variants):
     _module.register(app)
 
 

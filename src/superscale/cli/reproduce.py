@@ -1,0 +1,30 @@
+"""`superscale reproduce`: the quick paper reproduction (train → analyse → report) in one command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from superscale.cli._common import console, user_errors
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `reproduce` command."""
+
+    @app.command("reproduce")
+    @user_errors
+    def reproduce_command(
+        preset: str = typer.Option("paper-e2-alpha-quick", help="Preset to run (see `superscale presets`)."),
+        out: Path = typer.Option(Path("runs/paper-e2-alpha-quick"), help="Store directory (resumable)."),
+        device: str = typer.Option("auto", help="auto | cpu | cuda"),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
+    ) -> None:
+        """Train a quick paper preset, analyse it and write its HTML report; prints the report's path."""
+        from superscale.cli.analysis import exponent_table
+        from superscale.pipeline import reproduce
+
+        _, analysis, report = reproduce(preset, out, device=device, quiet=quiet)
+        if not quiet:
+            console.print(exponent_table(analysis.fits))
+        console.print(f"report: {report}", highlight=False, soft_wrap=True)
