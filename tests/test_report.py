@@ -283,4 +283,4 @@ def test_cli_reports_a_missing_directory_in_one_line(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     result = CliRunner().invoke(app, ["report", str(empty)])
-    assert result.exit_code == 2 and "neither a superscale store" in result.output
+    assert result.exit_code == 2 and "nothing to report" in result.output

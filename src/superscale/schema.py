@@ -18,6 +18,15 @@ REPORT_DIR = "report"  # report/index.html and figures
 LOCK_FILE = ".superscale.lock"  # held by the one process writing a store
 SHARDS_DIR = "shards"  # per-shard finished rows before they are merged into the tables
 
+# --- LLM result tables a report directory may hold (file stems; .parquet or .csv) ---------------
+# from `superscale llm geometry --out DIR/llm_geometry.parquet --hist-out DIR/llm_norm_histogram.parquet`,
+# `superscale llm eval --out DIR/llm_losses.parquet` and `superscale llm freq --out DIR/token_freq.parquet`
+LLM_GEOMETRY_FILE = "llm_geometry"  # one row per LM head (superscale.llm.geometry.GEOMETRY_COLUMNS)
+LLM_LOSSES_FILE = "llm_losses"  # family, model, m, dataset, loss (nats/token)
+LLM_HISTOGRAM_FILE = "llm_norm_histogram"  # model, family, m, bin_low, bin_high, count
+TOKEN_FREQ_FILE = "token_freq"  # tokenizer, dataset, rank, count, frequency
+TABLE_SUFFIXES = (".parquet", ".csv")  # read in this order: Parquet wins when both exist
+
 
 def weight_key(run_id: str, name: str) -> str:
     """Tensor name of parameter `name` ("W", "b", ...) of run `run_id` inside a shard's safetensors."""

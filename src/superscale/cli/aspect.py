@@ -99,7 +99,12 @@ def l1(
 @aspect_app.command("phase")
 @user_errors
 def phase(
-    out: Annotated[Path, typer.Option("--out", help="output directory for phase_transition.parquet")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="output directory for phase_transition.parquet; `superscale report OUT` shows it"
+        ),
+    ],
     features: Annotated[int, typer.Option("--features")] = 64,
     sparsities: Annotated[str, typer.Option(help="comma-separated S")] = "0.8,0.9,0.95",
     widths: Annotated[str, typer.Option(help="comma-separated m")] = "4,8,12,16,24,32,48",
@@ -144,7 +149,10 @@ def phase(
 @aspect_app.command("family")
 @user_errors
 def family(
-    out: Annotated[Path, typer.Option("--out", help="output directory for the parquet tables")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="directory for the parquet tables; `superscale report OUT` shows them"),
+    ],
     features: Annotated[int, typer.Option("--features")] = 100,
     params: Annotated[int, typer.Option("--params")] = 4100,
     depths: Annotated[str, typer.Option()] = "1,2,4,8",
@@ -182,7 +190,14 @@ def family(
 @aspect_app.command("run")
 @user_errors
 def run(
-    out: Annotated[Path, typer.Option("--out", help="output directory")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="output directory for the tables; `superscale report OUT` shows the study (beside a store "
+            "or LLM tables in OUT, if any)",
+        ),
+    ],
     preset: Annotated[str, typer.Option(help="quick (minutes on a CPU) or full")] = "quick",
 ) -> None:
     """Run a built-in study (families + compressed-sensing transition) and print the verdict."""

@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from superscale import schema
 from superscale.cli._common import console, user_errors
 
 llm_app = typer.Typer(
@@ -69,8 +70,16 @@ def geometry_cmd(
     sources: list[str] = typer.Argument(
         ..., help="Model dirs, .safetensors/.bin/index .json files, catalogue names or hub ids."
     ),
-    out: Path | None = typer.Option(None, help="Append one row per model to this .parquet or .csv table."),
-    hist_out: Path | None = typer.Option(None, "--hist-out", help="Append row-norm histograms here."),
+    out: Path | None = typer.Option(
+        None,
+        help="Append one row per model to this .parquet or .csv table "
+        f"(`superscale report DIR` reads DIR/{schema.LLM_GEOMETRY_FILE}.parquet).",
+    ),
+    hist_out: Path | None = typer.Option(
+        None,
+        "--hist-out",
+        help=f"Append row-norm histograms here (the report reads DIR/{schema.LLM_HISTOGRAM_FILE}.parquet).",
+    ),
     tensor: str | None = typer.Option(None, help="Read this tensor instead of the detected unembedding."),
     method: str = typer.Option("auto", help="exact | sampled | auto (exact on GPU or when affordable)."),
     pairs: int = typer.Option(1_000_000, help="Pairs drawn by the sampled estimator."),
@@ -145,7 +154,11 @@ def eval_cmd(
     segment: str = typer.Option("words", help="words (wikitext/bookcorpus style) | documents (c4/pile)."),
     min_words: int = typer.Option(1024, help="Words per sample in `words` mode."),
     device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when present)."),
-    out: Path | None = typer.Option(None, help="Append the result to this loss table (.csv/.parquet)."),
+    out: Path | None = typer.Option(
+        None,
+        help="Append the result to this loss table (.csv/.parquet; "
+        f"the report reads DIR/{schema.LLM_LOSSES_FILE}.parquet).",
+    ),
 ) -> None:
     """Per-token cross-entropy with the paper's protocol (spec §5.4)."""
     from superscale.llm.evaluate import Segmentation, evaluate_file
@@ -230,11 +243,15 @@ def freq_cmd(
     wordfreq_lang: str | None = typer.Option(
         None, "--wordfreq", help="Use wordfreq's list for this language."
     ),
-    out: Path | None = typer.Option(None, help="Write the rank-frequency table (.csv/.parquet)."),
+    out: Path | None = typer.Option(
+        None,
+        help="Add the rank-frequency curve to this table (.csv/.parquet), replacing the same tokenizer and "
+        f"dataset (the report reads DIR/{schema.TOKEN_FREQ_FILE}.parquet).",
+    ),
 ) -> None:
     """Count token frequencies and fit the Zipf exponent (spec §2)."""
     from superscale.llm import frequencies as fq
-    from superscale.llm.tables import write_table
+    from superscale.llm.tables import replace_groups
 
     if (corpus is None) == (wordfreq_lang is None):
         raise ValueError("give either a CORPUS file or --wordfreq LANG (not both, not neither)")
@@ -253,5 +270,6 @@ def freq_cmd(
         highlight=False,
     )
     if out is not None:
-        write_table(fq.rank_frequency_frame(counts, tokenizer, dataset, n_points=points), out)
+        curve = fq.rank_frequency_frame(counts, tokenizer, dataset, n_points=points)
+        replace_groups(curve, out, ["tokenizer", "dataset"])
         console.print(f"wrote {out}")

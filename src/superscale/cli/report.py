@@ -12,7 +12,9 @@ from superscale.cli._common import console, user_errors
 
 @user_errors
 def report(
-    folder: Path = typer.Argument(..., help="Result directory: a store, LLM tables, or both."),
+    folder: Path = typer.Argument(
+        ..., help="Result directory: a store, LLM tables, aspect-study or variants tables (any mix)."
+    ),
     open_browser: bool = typer.Option(False, "--open", help="Open the report in a web browser."),
 ) -> None:
     """Write one self-contained HTML page of every figure the store supports, fits and verdicts."""

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-SUFFIXES = (".parquet", ".csv")
+from superscale.schema import TABLE_SUFFIXES as SUFFIXES
+from superscale.store import write_bytes_atomic
 
 
 def _check_suffix(path: Path) -> None:
@@ -26,22 +26,22 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
 
 
+def table_bytes(table: pd.DataFrame, suffix: str) -> bytes:
+    """The table encoded as Parquet or CSV (no index), by file suffix."""
+    if suffix == ".parquet":
+        buffer = io.BytesIO()
+        table.to_parquet(buffer, index=False)
+        return buffer.getvalue()
+    if suffix == ".csv":
+        return table.to_csv(index=False).encode("utf-8")
+    raise ValueError(f"suffix must be one of {SUFFIXES}, got {suffix!r}")
+
+
 def write_table(table: pd.DataFrame, path: str | Path) -> None:
-    """Write through a temporary file and os.replace, so a crash never leaves half a table."""
+    """Write atomically (`store.write_bytes_atomic`: temp file + rename), never leaving half a table."""
     path = Path(path)
     _check_suffix(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        if path.suffix == ".parquet":
-            table.to_parquet(tmp, index=False)
-        else:
-            table.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_bytes_atomic(table_bytes(table, path.suffix), path)
 
 
 def append_rows(new: pd.DataFrame, path: str | Path, key: Sequence[str]) -> pd.DataFrame:
@@ -58,5 +58,28 @@ def append_rows(new: pd.DataFrame, path: str | Path, key: Sequence[str]) -> pd.D
         combined = combined.drop_duplicates(subset=present, keep="last").reset_index(drop=True)
     else:
         combined = new.reset_index(drop=True)
+    write_table(combined, path)
+    return combined
+
+
+def replace_groups(new: pd.DataFrame, path: str | Path, group: Sequence[str]) -> pd.DataFrame:
+    """Add `new` to the table at `path` (created if missing), first dropping every old row whose `group`
+    values occur in `new`: a re-measured group is replaced whole, other groups are kept.
+
+    For tables with several rows per group (a rank-frequency curve per tokenizer and dataset), where
+    `append_rows` would keep one row per key. Returns the table as written.
+    """
+    path = Path(path)
+    _check_suffix(path)
+    missing = [g for g in group if g not in new.columns]
+    if missing:
+        raise ValueError(f"group must name columns of the new rows, got {missing} not in {list(new.columns)}")
+    combined = new.reset_index(drop=True)
+    if path.is_file():
+        old = read_table(path)
+        if not old.empty and set(group) <= set(old.columns):
+            replaced = pd.MultiIndex.from_frame(new[list(group)].astype(str))
+            keep = ~pd.MultiIndex.from_frame(old[list(group)].astype(str)).isin(replaced)
+            combined = pd.concat([old[keep], new], ignore_index=True)
     write_table(combined, path)
     return combined

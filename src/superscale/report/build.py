@@ -1,17 +1,23 @@
 """Assemble the report: a list of section builders, each turning the loaded data into one section.
 
 A capability adds a section ("aspect ratio", "model variants") by writing one builder and calling
-`register_section`; the page, the navigation and the figure files follow.
+`register_section`; the page, the navigation and the figure files follow. A builder that draws its own
+matplotlib figures passes them through `ReportContext.add_figure` (PNG embedded, PNG + PDF written). A
+section whose results can stand alone registers `ResultFiles` too, so `superscale report DIR` accepts a
+directory holding only those results (no toy-model store, no LLM tables).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from matplotlib.figure import Figure
 
 from superscale import __version__, schema
 from superscale.plots import (
@@ -55,7 +61,8 @@ class RenderedFigure:
 
 @dataclass
 class ReportContext:
-    """What section builders read: the data, the raw config text, and a cache of rendered figures."""
+    """What section builders read: the data, the raw config text, the result directory (None for a report
+    built from data in memory), and a cache of rendered figures."""
 
     data: FigureData
     title: str
@@ -63,6 +70,7 @@ class ReportContext:
     manifest: dict = field(default_factory=dict)
     pdf: bool = True  # also render each figure as PDF (for papers and slides)
     rendered: dict[str, RenderedFigure | MissingData] = field(default_factory=dict)
+    folder: Path | None = None
 
     def figure(self, name: str) -> RenderedFigure | MissingData:
         """Draw (once) and render a registered figure, or the MissingData it gave."""
@@ -73,11 +81,49 @@ class ReportContext:
             except MissingData as missing:
                 self.rendered[name] = missing
             else:
-                png = figure_bytes(fig, "png", PNG_DPI)
-                fig.set_layout_engine("none")  # keep the layout the PNG computed: the PDF costs half as much
-                pdf = figure_bytes(fig, "pdf") if self.pdf else b""
-                self.rendered[name] = RenderedFigure(spec.name, spec.label, spec.caption, png, pdf)
+                self.rendered[name] = self._render(fig, spec.name, spec.label, spec.caption)
         return self.rendered[name]
+
+    def add_figure(self, name: str, label: str, caption: str, fig: Figure) -> RenderedFigure:
+        """Render a figure a section drew itself; it is embedded and written like the registered ones.
+
+        `name` is the file stem under figures/ and must not clash with another figure of the page.
+        """
+        if name in FIGURES_BY_NAME:
+            raise ValueError(f"name must not be a registered figure's, got {name!r}")
+        # a figure without a layout engine may put titles or legends past its edges: crop to what is drawn
+        rendered = self._render(fig, name, label, caption, tight=fig.get_layout_engine() is None)
+        self.rendered[name] = rendered
+        return rendered
+
+    def _render(
+        self, fig: Figure, name: str, label: str, caption: str, tight: bool = False
+    ) -> RenderedFigure:
+        if tight:
+            png, pdf = (_tight_bytes(fig, "png"), _tight_bytes(fig, "pdf") if self.pdf else b"")
+            return RenderedFigure(name, label, caption, png, pdf)
+        png = figure_bytes(fig, "png", PNG_DPI)
+        fig.set_layout_engine("none")  # keep the layout the PNG computed: the PDF costs half as much
+        pdf = figure_bytes(fig, "pdf") if self.pdf else b""
+        return RenderedFigure(name, label, caption, png, pdf)
+
+
+def _tight_bytes(fig: Figure, fmt_name: str) -> bytes:
+    """The figure cropped to its drawn content (as `superscale variants` saves its own figures)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt_name, dpi=PNG_DPI, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class ResultFiles:
+    """How a section recognises its results in a directory that may hold nothing else."""
+
+    what: str  # for the "nothing to report" message, e.g. "no aspect study (aspect_runs.parquet)"
+    present: Callable[[Path], bool]
+
+
+RESULT_FILES: dict[str, ResultFiles] = {}  # section builder name → its stand-alone results
 
 
 @dataclass
@@ -93,28 +139,41 @@ class Section:
 SectionBuilder = Callable[[ReportContext], Section | None]
 
 
+def rendered_html(figures: list[RenderedFigure]) -> str:
+    """Drawn figures side by side, each with its caption and file links."""
+    items = "".join(html.figure_html(f.label, f.caption, f.png, f.name, bool(f.pdf)) for f in figures)
+    return f'<div class="figures">{items}</div>'
+
+
 def figures_block(ctx: ReportContext, section: str) -> tuple[str, int]:
     """Every registered figure of `section`: drawn ones embedded, missing ones listed with their reason."""
-    drawn, missing = [], []
+    drawn: list[RenderedFigure] = []
+    missing: list[str] = []
     for spec in FIGURES:
         if spec.section != section:
             continue
         result = ctx.figure(spec.name)
         if isinstance(result, RenderedFigure):
-            drawn.append(
-                html.figure_html(result.label, result.caption, result.png, result.name, bool(result.pdf))
-            )
+            drawn.append(result)
         else:
             missing.append(html.missing_html(spec.label, str(result)))
-    body = f'<div class="figures">{"".join(drawn)}</div>'
+    body = rendered_html(drawn)
     if missing:
         summary = f"<summary>{len(missing)} figure(s) this store cannot draw</summary>"
         body += f"<details>{summary}<ul>{''.join(missing)}</ul></details>"
     return body, len(drawn)
 
 
-def overview_section(ctx: ReportContext) -> Section:
+def _has_store(ctx: ReportContext) -> bool:
+    """A toy-model store (or its data in memory) stands behind the report; not so for a directory
+    holding only LLM tables or other studies' results."""
+    return not ctx.data.runs.empty or bool(ctx.config_text) or ctx.folder is None
+
+
+def overview_section(ctx: ReportContext) -> Section | None:
     """Config and run summary."""
+    if not _has_store(ctx):
+        return None
     body = html.pairs_html(run_summary(ctx.data))
     if ctx.config_text:
         summary = f"<summary>Configuration ({schema.SWEEP_FILE})</summary>"
@@ -124,6 +183,8 @@ def overview_section(ctx: ReportContext) -> Section:
 
 def exponents_section(ctx: ReportContext) -> Section | None:
     """All α_m fits beside theory and paper."""
+    if not _has_store(ctx):
+        return None
     table = exponent_table(ctx.data)
     if table.empty:
         return Section(
@@ -160,14 +221,26 @@ SECTION_BUILDERS: list[SectionBuilder] = [
 ]
 
 
-def register_section(builder: SectionBuilder, before: str | None = None) -> None:
-    """Add a section builder (at the end, or before the builder named `before`, e.g. 'llm_section')."""
+def register_section(
+    builder: SectionBuilder, before: str | None = None, results: ResultFiles | None = None
+) -> None:
+    """Add a section builder (at the end, or before the builder named `before`, e.g. 'llm_section').
+
+    A builder with a registered builder's name replaces it (in its place, or before `before` if given).
+    `results`: how to recognise the section's own result files, for a section that can be the whole report.
+    """
     names = [b.__name__ for b in SECTION_BUILDERS]
     if before is not None and before not in names:
         raise ValueError(f"before must name a registered section builder ({names}), got {before!r}")
+    if results is not None:
+        RESULT_FILES[builder.__name__] = results
     if builder.__name__ in names:
-        SECTION_BUILDERS[names.index(builder.__name__)] = builder
-        return
+        index = names.index(builder.__name__)
+        if before is None or before == builder.__name__:
+            SECTION_BUILDERS[index] = builder
+            return
+        del SECTION_BUILDERS[index]
+        names.pop(index)
     if before is None:
         SECTION_BUILDERS.append(builder)
     else:
@@ -208,12 +281,22 @@ def build_report(ctx: ReportContext, out_dir: Path) -> Path:
     return index
 
 
-def write_report(folder: str | Path) -> Path:
-    """`superscale report DIR`: load DIR, write DIR/report/index.html with its figure files."""
-    from superscale.report.load import load_figure_data
+def write_report(folder: str | Path, pdf: bool = True) -> Path:
+    """`superscale report DIR`: load DIR, write DIR/report/index.html with its figure files.
+
+    DIR is a toy-model store, a directory of LLM tables, a directory of results registered with
+    `ResultFiles` (aspect study, model variants), or any mix of these side by side.
+    """
+    from superscale.report.load import NothingToReport, load_figure_data
 
     folder = Path(folder)
-    data = load_figure_data(folder)
+    try:
+        data = load_figure_data(folder)
+    except NothingToReport as nothing:
+        if not any(files.present(folder) for files in RESULT_FILES.values()):
+            found = [str(nothing), *(files.what for files in RESULT_FILES.values())]
+            raise NothingToReport(", ".join(found)) from None
+        data = FigureData()
     config_file = folder / schema.SWEEP_FILE
     manifest_file = folder / schema.MANIFEST_FILE
     name = str(data.config.get("name", "")) if data.config else ""
@@ -222,5 +305,7 @@ def write_report(folder: str | Path) -> Path:
         title=f"superscale report: {name or folder.resolve().name}",
         config_text=config_file.read_text() if config_file.is_file() else "",
         manifest=json.loads(manifest_file.read_text()) if manifest_file.is_file() else {},
+        pdf=pdf,
+        folder=folder,
     )
     return build_report(ctx, folder / schema.REPORT_DIR)

@@ -16,10 +16,10 @@ from superscale.plots.data import FigureData, LLMData, WidthFit
 log = logging.getLogger(__name__)
 
 # LLM result tables the report looks for inside DIR (written by the `superscale llm` commands)
-LLM_GEOMETRY_FILES = ("llm_geometry.parquet", "llm_geometry.csv")
-LLM_LOSSES_FILES = ("llm_losses.parquet", "llm_losses.csv")
-LLM_HISTOGRAM_FILES = ("llm_norm_histogram.parquet", "llm_norm_histogram.csv")
-TOKEN_FREQ_FILES = ("token_freq.parquet", "token_freq.csv")
+LLM_GEOMETRY_FILES = tuple(schema.LLM_GEOMETRY_FILE + suffix for suffix in schema.TABLE_SUFFIXES)
+LLM_LOSSES_FILES = tuple(schema.LLM_LOSSES_FILE + suffix for suffix in schema.TABLE_SUFFIXES)
+LLM_HISTOGRAM_FILES = tuple(schema.LLM_HISTOGRAM_FILE + suffix for suffix in schema.TABLE_SUFFIXES)
+TOKEN_FREQ_FILES = tuple(schema.TOKEN_FREQ_FILE + suffix for suffix in schema.TABLE_SUFFIXES)
 DIGITIZED_SOURCE = "digitised from Liu et al. 2025, approximate"
 
 
@@ -48,12 +48,33 @@ class LazyRunArrays(Mapping[str, np.ndarray]):
         return len(self._ids)
 
 
+class NothingToReport(FileNotFoundError):
+    """A directory without a store or LLM tables (the report may still find other sections' results)."""
+
+
 def _first_table(folder: Path, names: tuple[str, ...]) -> pd.DataFrame | None:
     for name in names:
         path = folder / name
         if path.is_file():
             return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     return None
+
+
+def _named_family(table: pd.DataFrame | None) -> pd.DataFrame | None:
+    """A model without a known family (a local checkpoint without `model_type`) gets "" from
+    `superscale llm geometry`, which a CSV reads back as NaN: group those under "other", not "nan"."""
+    if table is None or "family" not in table:
+        return table
+    family = table["family"].astype("string").fillna("").str.strip()
+    return table.assign(family=family.where(family != "", "other").astype(str))
+
+
+def _measured_losses(table: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Loss rows the width fit can use: `superscale llm eval` leaves m empty when it cannot read the
+    width from the model's config."""
+    if table is None or not {"m", "loss"} <= set(table.columns):
+        return table
+    return _named_family(table.dropna(subset=["m", "loss"]).reset_index(drop=True))
 
 
 def fit_llm_widths(losses: pd.DataFrame) -> WidthFit:
@@ -77,7 +98,7 @@ def load_llm_data(folder: Path) -> LLMData:
         load_digitized_overlaps,
     )
 
-    losses = _first_table(folder, LLM_LOSSES_FILES)
+    losses = _measured_losses(_first_table(folder, LLM_LOSSES_FILES))
     losses_source = "measured"
     if losses is None or losses.empty:
         losses, losses_source = load_digitized_losses(), DIGITIZED_SOURCE
@@ -88,11 +109,11 @@ def load_llm_data(folder: Path) -> LLMData:
         width_fit = None
     catalog = load_catalog()
     return LLMData(
-        geometry=_first_table(folder, LLM_GEOMETRY_FILES),
+        geometry=_named_family(_first_table(folder, LLM_GEOMETRY_FILES)),
         losses=losses,
         losses_source=losses_source,
         width_fit=width_fit,
-        norm_histogram=_first_table(folder, LLM_HISTOGRAM_FILES),
+        norm_histogram=_named_family(_first_table(folder, LLM_HISTOGRAM_FILES)),
         paper_overlaps=load_digitized_overlaps(),
         token_freq=_first_table(folder, TOKEN_FREQ_FILES),
         models=catalog[["family", "model", "d_model", "n_params"]],
@@ -100,19 +121,27 @@ def load_llm_data(folder: Path) -> LLMData:
     )
 
 
+LLM_TABLES = (LLM_GEOMETRY_FILES, LLM_LOSSES_FILES, LLM_HISTOGRAM_FILES, TOKEN_FREQ_FILES)
+
+
+def has_llm_tables(folder: Path) -> bool:
+    """Whether `folder` holds any measured LLM table (without one the LLM figures show only paper data)."""
+    return any((folder / name).is_file() for names in LLM_TABLES for name in names)
+
+
 def load_figure_data(folder: str | Path) -> FigureData:
     """Everything the figures need from result directory `folder` (a store, LLM tables, or both)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{str(folder)!r} is not a directory")
-    llm = load_llm_data(folder)
     if not (folder / schema.SWEEP_FILE).is_file():
-        if llm.geometry is None and llm.losses_source != "measured":
-            raise FileNotFoundError(
-                f"{str(folder)!r} holds neither a superscale store ({schema.SWEEP_FILE}) nor LLM tables "
-                f"({LLM_GEOMETRY_FILES[0]}, {LLM_LOSSES_FILES[0]})"
+        if not has_llm_tables(folder):
+            raise NothingToReport(
+                f"{str(folder)!r} holds nothing to report: no superscale store ({schema.SWEEP_FILE}), "
+                f"no LLM tables ({', '.join(name[0] for name in LLM_TABLES)})"
             )
-        return FigureData(llm=llm)
+        return FigureData(llm=load_llm_data(folder))
+    llm = load_llm_data(folder)
     from superscale.metrics import row_norms
     from superscale.store import open_store
 

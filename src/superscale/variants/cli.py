@@ -27,7 +27,9 @@ def _save(figures: list, out: Path, stem: str) -> list[Path]:
 @user_errors
 def compare_command(
     out: Path = typer.Argument(
-        ..., help="Directory for variants.parquet, variants_fits.parquet and figures."
+        ...,
+        help="Directory for variants.parquet, variants_fits.parquet and figures; "
+        "`superscale report OUT` shows them (beside a store or LLM tables in OUT, if any).",
     ),
     full: bool = typer.Option(
         False, "--full", help="Paper-scale comparison (hours on a CPU) instead of quick."
@@ -54,7 +56,10 @@ def compare_command(
 @variants_app.command("phase")
 @user_errors
 def phase_command(
-    out: Path = typer.Argument(..., help="Directory for phase_diagram.parquet and phase_diagram.png."),
+    out: Path = typer.Argument(
+        ...,
+        help="Directory for phase_diagram.parquet and phase_diagram.png; `superscale report OUT` shows them.",
+    ),
     densities: str = typer.Option("1,0.3,0.1,0.03", help="Comma-separated feature densities p = 1 − S."),
     importances: str = typer.Option(
         "0.1,0.3,1,3,10", help="Comma-separated relative importances of the last feature."
@@ -65,7 +70,8 @@ def phase_command(
     seeds: int = typer.Option(3, help="Seeds per cell; the lowest final loss represents it."),
 ) -> None:
     """Anthropic's classic superposition phase diagram with the importance-weighted toy model."""
-    from superscale.variants.compare import write_parquet_atomic
+    from superscale.store import write_parquet_atomic
+    from superscale.variants.compare import PHASE_DIAGRAM_FILE
     from superscale.variants.figures import phase_diagram_figure
     from superscale.variants.phase import phase_diagram
 
@@ -79,10 +85,11 @@ def phase_command(
         floats(densities, "densities"), floats(importances, "importances"), n, m, steps, seeds=seeds
     )
     out.mkdir(parents=True, exist_ok=True)
-    write_parquet_atomic(table, out / "phase_diagram.parquet")
-    phase_diagram_figure(table).savefig(out / "phase_diagram.png", dpi=120, bbox_inches="tight")
+    table_path = out / PHASE_DIAGRAM_FILE
+    write_parquet_atomic(table, table_path)
+    phase_diagram_figure(table).savefig(table_path.with_suffix(".png"), dpi=120, bbox_inches="tight")
     console.print(table.pivot(index="density", columns="importance", values="phase").to_string())
-    console.print(f"wrote {out / 'phase_diagram.parquet'} and {out / 'phase_diagram.png'}")
+    console.print(f"wrote {table_path} and {table_path.with_suffix('.png')}")
 
 
 def register(app: typer.Typer) -> None:

@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,11 +27,13 @@ from superscale import schema
 from superscale.data import power_law_probs
 from superscale.engine import ModelSpec, ShardSpec, train_shard
 from superscale.fit import fit_loglog, fit_power_law_offset
+from superscale.store import write_parquet_atomic
 from superscale.variants.decomposition import cross_entropy_decomposition
 
 __all__ = [
     "FITS_FILE",
     "FULL",
+    "PHASE_DIAGRAM_FILE",
     "QUICK",
     "RUNS_FILE",
     "VariantComparison",
@@ -42,13 +42,13 @@ __all__ = [
     "exponent_table",
     "fit_variant_exponents",
     "shrink",
-    "write_parquet_atomic",
 ]
 
 log = logging.getLogger(__name__)
 
 RUNS_FILE = "variants.parquet"  # one row per trained model
 FITS_FILE = "variants_fits.parquet"  # one row per (variant, γ, quantity)
+PHASE_DIAGRAM_FILE = "phase_diagram.parquet"  # `superscale variants phase`: one row per (density, importance)
 # columns beyond superscale.schema
 VARIANT = "variant"  # label of the compared model ("mse", "cross_entropy", "unit_norm", ...)
 ARCH_OPTIONS = "arch_options"  # JSON of the architecture's options
@@ -227,18 +227,6 @@ def fit_variant_exponents(runs: pd.DataFrame) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(out)
-
-
-def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write via a temporary file in the same directory, then rename: readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def compare_variants(

@@ -1,0 +1,162 @@
+"""`superscale report DIR` on directories without a toy-model store: an aspect study, a variant comparison,
+LLM tables written by the real `superscale llm` commands; each gets its section, figures and verdict."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from typer.testing import CliRunner
+
+from superscale import schema
+from superscale.aspect.experiments import (
+    PHASE_FILE,
+    AspectConfig,
+    PhaseConfig,
+    model_phase_transition,
+    run_aspect_family,
+)
+from superscale.aspect.report import load_tables
+from superscale.aspect.summary import verdict
+from superscale.cli import app
+from superscale.plots import FigureData
+from superscale.report import NothingToReport, ReportContext, load_llm_data, write_report
+from superscale.store import write_parquet_atomic
+from superscale.variants.compare import PHASE_DIAGRAM_FILE, QUICK, compare_variants, shrink
+from superscale.variants.figures import variants_verdict
+from tests.fixtures.tiny_llm import build_tiny
+from tests.test_report import _decode_png, _not_blank, _parse
+
+runner = CliRunner()
+
+
+def _sections(index: Path) -> list[str]:
+    return re.findall(r'<section id="([^"]+)">', index.read_text(encoding="utf-8"))
+
+
+def _images_ok(index: Path, expected: int) -> None:
+    page = _parse(index)
+    assert len(page.images) == expected
+    for src in page.images:
+        image = _decode_png(src)
+        assert image.width > 100 and image.height > 100 and _not_blank(image)
+
+
+@pytest.fixture(scope="module")
+def aspect_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("aspect")
+    config = AspectConfig(
+        n=12, params=84, depths=(1, 3), tolerance=0.15, alphas=(1.0,), seeds=(0, 1), steps=40, batch=32
+    )
+    run_aspect_family(config, out)
+    phase = PhaseConfig(n=16, sparsities=(0.8,), widths=(2, 12), deep_layers=2, steps=30, batch=32)
+    write_parquet_atomic(model_phase_transition(phase), out / PHASE_FILE)
+    return out
+
+
+def test_aspect_only_directory_reports_its_section_through_the_cli(aspect_dir: Path) -> None:
+    result = runner.invoke(app, ["report", str(aspect_dir)])
+    assert result.exit_code == 0, result.output
+    index = aspect_dir / schema.REPORT_DIR / "index.html"
+    assert _sections(index) == ["aspect"]  # no store, no LLM tables: no overview, no LLM section
+    _images_ok(index, 5)
+    names = ("aspect_loss", "aspect_implied_sparsity", "aspect_layers", "aspect_universality")
+    for name in (*names, "aspect_phase_transition"):
+        assert (index.parent / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG"), name
+        assert (index.parent / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF"), name
+    text = index.read_text(encoding="utf-8")
+    tables = load_tables(aspect_dir)
+    lines = verdict(tables["runs"], tables["pairs"], tables["phase"])
+    assert lines and all(f"<li>{html.escape(line)}</li>" in text for line in lines)
+    assert "Compressed sensing, toy" in text
+
+
+def test_variants_only_directory_reports_exponents_verdict_and_figures(tmp_path: Path) -> None:
+    tiny = shrink(QUICK, n=30, ms=(3, 5, 8), batch=64, steps=120, final_window=20)
+    runs, _ = compare_variants(tmp_path, comparison=tiny)
+    phase = pd.DataFrame(
+        {
+            "density": [1.0, 1.0, 0.1, 0.1],
+            "importance": [0.1, 2.0, 0.1, 2.0],
+            "phase": ["not_represented", "dedicated", "not_represented", "superposition"],
+            "last_norm": [0.01, 1.0, 0.02, 1.0],
+        }
+    )
+    write_parquet_atomic(phase, tmp_path / PHASE_DIAGRAM_FILE)
+    index = write_report(tmp_path, pdf=False)
+    assert _sections(index) == ["variants"]
+    _images_ok(index, 4)  # loss vs m, cross-entropy terms, geometry, phase diagram
+    text = index.read_text(encoding="utf-8")
+    assert f"<li>{html.escape(variants_verdict(runs))}</li>" in text
+    assert "<th>α_m</th>" in text and "<td>cross_entropy</td>" in text and "<td>unit_norm</td>" in text
+    for name in ("variants-1", "variants-2", "variants-3", "variants-phase-diagram"):
+        assert (index.parent / "figures" / f"{name}.png").is_file(), name
+    assert not list((index.parent / "figures").glob("*.pdf"))
+
+
+def test_llm_tables_from_the_real_commands_get_the_llm_section(tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    model, _ = build_tiny("gpt2", tmp_path / "gpt2")
+    out = tmp_path / "results"
+    geometry = out / f"{schema.LLM_GEOMETRY_FILE}.parquet"
+    hist = out / f"{schema.LLM_HISTOGRAM_FILE}.parquet"
+    freq = out / f"{schema.TOKEN_FREQ_FILE}.parquet"
+    result = runner.invoke(
+        app, ["llm", "geometry", str(model), "--out", str(geometry), "--hist-out", str(hist), "--bins", "10"]
+    )
+    assert result.exit_code == 0, result.output
+    for name, words in (("wiki", 60), ("books", 40), ("wiki", 50)):  # the second "wiki" replaces the first
+        corpus = tmp_path / f"{name}.txt"
+        corpus.write_text("\n".join(" ".join(f"w{r}" for r in range(1, k + 1)) for k in range(1, words)))
+        result = runner.invoke(app, ["llm", "freq", str(corpus), "--points", "20", "--out", str(freq)])
+        assert result.exit_code == 0, result.output
+    counts = pd.read_parquet(freq)
+    assert sorted(set(counts["dataset"])) == ["books", "wiki"]
+    assert counts[counts["dataset"] == "wiki"]["rank"].max() == 49  # 49 word types in the last "wiki"
+    index = write_report(out, pdf=False)
+    assert _sections(index) == ["llm"]
+    text = index.read_text(encoding="utf-8")
+    # Figs. 19, 20 and 22 draw only from the measured tables: drawn means their columns were understood
+    for name in ("fig6a", "fig19", "fig20", "fig22"):
+        assert f'id="{name}"' in text, name
+    assert "not drawn" not in text
+
+
+def test_a_directory_with_nothing_to_report_names_what_it_looked_for(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a result")
+    with pytest.raises(NothingToReport) as caught:
+        write_report(tmp_path)
+    message = str(caught.value)
+    for expected in (schema.SWEEP_FILE, "llm_geometry.parquet", "aspect_runs.parquet", "variants.parquet"):
+        assert expected in message, expected
+    assert not (tmp_path / schema.REPORT_DIR).exists()
+
+
+def test_add_figure_refuses_a_registered_figure_name() -> None:
+    ctx = ReportContext(data=FigureData(), title="t", pdf=False)
+    with pytest.raises(ValueError, match="registered figure"):
+        ctx.add_figure("fig1d", "x", "y", Figure())
+
+
+def test_llm_tables_without_family_or_width_are_read_sensibly(tmp_path: Path) -> None:
+    # a local checkpoint without `model_type` gets family "", which CSV reads back as NaN
+    pd.DataFrame(
+        {"model": ["mine", "gpt2"], "family": ["", "gpt2"], "m": [32, 768], "mean_cos2": [0.03, 1e-3]}
+    ).to_csv(tmp_path / f"{schema.LLM_GEOMETRY_FILE}.csv", index=False)
+    # `llm eval` leaves m empty when the config does not say the width
+    pd.DataFrame(
+        {
+            "family": ["gpt2", "x"],
+            "model": ["a", "b"],
+            "m": [768, None],
+            "dataset": ["w", "w"],
+            "loss": [3.0, 4.0],
+        }
+    ).to_csv(tmp_path / f"{schema.LLM_LOSSES_FILE}.csv", index=False)
+    llm = load_llm_data(tmp_path)
+    assert llm.geometry is not None and list(llm.geometry["family"]) == ["other", "gpt2"]
+    assert llm.losses is not None and llm.losses_source == "measured" and list(llm.losses["model"]) == ["a"]
