@@ -126,7 +126,7 @@ def presets(ctx: typer.Context) -> None:
     """List the built-in presets with their size and expected time."""
     if ctx.invoked_subcommand is not None:
         return
-    table = Table(caption="expected time: -quick on CPU measured (2 cores); the rest estimated")
+    table = Table(caption="CPU: -quick measured (CPU time, one thread); paper scale and GPU estimated")
     table.add_column("preset", no_wrap=True)
     for column in ("models", "model-steps", "CPU", "GPU"):
         table.add_column(column, no_wrap=True, justify="right")
