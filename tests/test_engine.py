@@ -121,8 +121,9 @@ def test_bad_model_values_are_refused() -> None:
 def test_divergence_names_the_model() -> None:
     models = _models([0.0, 0.0])
     models[1] = ModelSpec(models[1].probs, gamma=0.0, lr_W=1e30, lr_b=1e30, seed=7)
-    with pytest.raises(DivergenceError, match="model 1"):
+    with pytest.raises(DivergenceError, match="model 1") as caught:
         train_shard(ShardSpec(N, 4, models, batch=16, steps=60, warmup_steps=1))
+    assert caught.value.instance == 1
 
 
 def test_sharing_batches_changes_no_number() -> None:

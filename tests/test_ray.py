@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -12,19 +11,11 @@ import torch
 
 from superscale import schema
 from superscale.sweep import run_sweep
+from tests.tiny import tiny_sweep
 
 ray = pytest.importorskip("ray")
 
-TINY: dict[str, Any] = {
-    "name": "ray",
-    "n": 20,
-    "m": [3, 4],
-    "gamma": [-1.0, 0.1],
-    "seeds": [0, 1],
-    "train": {"batch": 32, "steps": 30},
-    "output": {"max_models_per_shard": 2, "curve_points": 10},
-    "execution": {"threads": 1},
-}
+TINY = tiny_sweep("ray")
 
 
 @pytest.fixture(scope="module")

@@ -22,10 +22,10 @@ from superscale.aspect.experiments import (
 )
 from superscale.aspect.report import load_tables
 from superscale.aspect.summary import verdict
+from superscale.atomic import write_parquet_atomic
 from superscale.cli import app
 from superscale.plots import FigureData
 from superscale.report import NothingToReport, ReportContext, load_llm_data, write_report
-from superscale.store import write_parquet_atomic
 from superscale.variants.compare import PHASE_DIAGRAM_FILE, QUICK, compare_variants, shrink
 from superscale.variants.figures import variants_verdict
 from tests.fixtures.tiny_llm import build_tiny

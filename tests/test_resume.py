@@ -20,22 +20,15 @@ import torch
 
 from superscale import schema
 from superscale import store as store_mod
+from superscale.atomic import TMP_MARK
 from superscale.config import dump_toml, parse_config
 from superscale.engine import train_shard
 from superscale.executors import Progress
 from superscale.store import Store, open_store
 from superscale.sweep import Shard, run_sweep
+from tests.tiny import tiny_sweep
 
-TINY: dict[str, Any] = {
-    "name": "resume",
-    "n": 20,
-    "m": [3, 4],
-    "gamma": [-1.0, 0.1],
-    "seeds": [0, 1],
-    "train": {"batch": 32, "steps": 30},
-    "output": {"max_models_per_shard": 2, "curve_points": 10},
-    "execution": {"threads": 1},
-}
+TINY = tiny_sweep("resume")
 N_SHARDS = 4
 
 
@@ -60,7 +53,7 @@ def assert_identical(got: Store, want: Store) -> None:
         for name in want_params:
             assert torch.equal(got_params[name], want_params[name]), (run_id, name)
     assert got.manifest["status"] == "complete"
-    assert not list(got.path.rglob(f"*{store_mod._TMP_MARK}*"))
+    assert not list(got.path.rglob(f"*{TMP_MARK}*"))
 
 
 class CountingTrain:
@@ -143,7 +136,7 @@ def test_crash_mid_shard(baseline: Store, tmp_path: Path) -> None:
     with pytest.raises(Crash):
         run_sweep(TINY, out, progress=StopAt(3, 10, Crash))
     # leave a torn temp file behind, as a kill during a write would
-    (out / schema.SHARDS_DIR / f".x.runs.parquet{store_mod._TMP_MARK}99").write_bytes(b"PAR1 half")
+    (out / schema.SHARDS_DIR / f".x.runs.parquet{TMP_MARK}99").write_bytes(b"PAR1 half")
     assert_identical(_resume(out, N_SHARDS - 2), baseline)
 
 

@@ -11,22 +11,14 @@ import pytest
 import torch
 
 from superscale import schema
-from superscale import store as store_mod
+from superscale.atomic import TMP_MARK, write_bytes_atomic
 from superscale.config import parse_config
 from superscale.engine import DivergenceError, train_shard
-from superscale.store import Store, StoreBusyError, StoreWriter, open_store, write_bytes_atomic
+from superscale.store import Store, StoreBusyError, StoreWriter, open_store
 from superscale.sweep import expand_runs, run_sweep
+from tests.tiny import tiny_sweep
 
-TINY: dict[str, Any] = {
-    "name": "tiny",
-    "n": 20,
-    "m": [3, 4],
-    "gamma": [-1.0, 0.1],
-    "seeds": [0, 1],
-    "train": {"batch": 32, "steps": 30},
-    "output": {"max_models_per_shard": 2, "curve_points": 10},
-    "execution": {"threads": 1},
-}
+TINY = tiny_sweep("tiny")
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +31,14 @@ def test_layout_and_tables(tiny_store: Store) -> None:
     for name in (schema.SWEEP_FILE, schema.MANIFEST_FILE, schema.RUNS_FILE, schema.CURVES_FILE):
         assert (path / name).is_file()
     assert len(list((path / schema.WEIGHTS_DIR).glob("*.safetensors"))) == 4
-    assert not list(path.rglob(f"*{store_mod._TMP_MARK}*"))
+    assert not list(path.rglob(f"*{TMP_MARK}*"))
     runs = tiny_store.runs
     assert len(runs) == 8 and set(runs[schema.STATUS]) == {"done"}
     assert sorted(runs[schema.RUN_ID]) == sorted(r.run_id for r in expand_runs(parse_config(TINY)))
-    provenance = (store_mod.SUPERSCALE_VERSION, store_mod.TORCH_VERSION, store_mod.GIT_REVISION)
+    provenance = (schema.SUPERSCALE_VERSION, schema.TORCH_VERSION, schema.GIT_REVISION)
     for column in (schema.SEED, *provenance):
         assert column in runs
-    assert set(runs[schema.DEVICE]) == {"cpu"} and set(runs[store_mod.THREADS]) == {1}
+    assert set(runs[schema.DEVICE]) == {"cpu"} and set(runs[schema.THREADS]) == {1}
     # the final loss is on the summed scale and equals n × the per-feature value
     per_feature = (runs[schema.FINAL_LOSS_PER_FEATURE] * 20).tolist()
     assert runs[schema.FINAL_LOSS].tolist() == pytest.approx(per_feature)
@@ -142,7 +134,7 @@ def test_diverged_run_is_recorded_and_the_rest_kept(tmp_path: Path) -> None:
     def diverge_once(spec: Any, on_step: Any = None) -> Any:
         calls.append(len(spec.models))
         if len(calls) == 1:
-            raise DivergenceError("training diverged: model 1 of the shard has a non-finite loss by step 9")
+            raise DivergenceError("training diverged: model 1 of the shard has a non-finite loss", instance=1)
         return train_shard(spec, on_step)
 
     config = {**TINY, "m": 3, "gamma": -1.0, "seeds": [0, 1]}

@@ -19,8 +19,9 @@ import pandas as pd
 import torch
 
 from superscale import metrics, schema, theory
+from superscale.atomic import write_parquet_atomic
 from superscale.fit import fit_loglog, fit_power_law_offset
-from superscale.store import Store, open_store, write_parquet_atomic
+from superscale.store import Store, open_store
 
 log = logging.getLogger(__name__)
 

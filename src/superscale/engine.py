@@ -39,7 +39,14 @@ DIVERGENCE_CHECK_EVERY = 50
 
 
 class DivergenceError(ValueError):
-    """A model's loss became NaN or infinite; raised instead of writing NaNs."""
+    """A model's loss became NaN or infinite; raised instead of writing NaNs.
+
+    `instance` is the index of the (first) diverged model in `ShardSpec.models`.
+    """
+
+    def __init__(self, message: str, instance: int) -> None:
+        super().__init__(message)
+        self.instance = instance
 
 
 @dataclass(frozen=True)
@@ -242,7 +249,8 @@ def _check_finite(step_loss: Tensor, order: Sequence[int], step: int) -> None:
         first = int(torch.nonzero(bad)[0])
         raise DivergenceError(
             f"training diverged: model {order[first]} of the shard has a non-finite loss by step {step} "
-            "(lower its learning rate or |gamma|)"
+            "(lower its learning rate or |gamma|)",
+            instance=order[first],
         )
 
 

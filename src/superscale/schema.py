@@ -63,6 +63,16 @@ HELDOUT_LOSS = "heldout_loss"  # summed scale on fresh batches with the final we
 TRAIN_SECONDS = "train_seconds"  # wall time of the shard divided by its number of models
 DEVICE = "device"
 STATUS = "status"  # "done" | "failed"
+DENSITY_KNOB = "density_knob"  # E3's s in p_i = i^-α/H · (1 + s(H − 1)) (NaN otherwise)
+DATA_INDEX = "data_index"  # which [[data]] table of the config the run came from
+LOSS_SCALE = "loss_scale"  # backward multiplier (E1 script: 100)
+FINAL_WINDOW = "final_window"  # steps averaged into FINAL_LOSS
+PRECISION = "precision"
+THREADS = "threads"  # torch threads the shard ran with
+SUPERSCALE_VERSION = "superscale_version"
+TORCH_VERSION = "torch_version"
+GIT_REVISION = "git_revision"
+FINISHED_AT = "finished_at"
 ERROR = "error"  # message of a failed run ("" when done)
 
 # columns that identify a (data, optimiser) group whose loss is fitted across m

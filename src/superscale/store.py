@@ -17,10 +17,8 @@ from shards/ whenever they are behind, and readers fall back to shards/ meanwhil
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import functools
-import io
 import json
 import os
 import shutil
@@ -35,6 +33,13 @@ import pandas as pd
 import torch
 
 from superscale import schema
+from superscale.atomic import (
+    TMP_MARK,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_parquet_atomic,
+    write_weights_atomic,
+)
 from superscale.config import SweepConfig, config_hash, dump_toml, load_config
 
 __all__ = [
@@ -44,66 +49,15 @@ __all__ = [
     "load",
     "open_store",
     "versions",
-    "write_bytes_atomic",
-    "write_parquet_atomic",
 ]
 
-# runs.parquet columns beyond superscale.schema (provenance and the rest of the recipe)
-DENSITY_KNOB = "density_knob"
-DATA_INDEX = "data_index"
-LOSS_SCALE = "loss_scale"
-FINAL_WINDOW = "final_window"
-PRECISION = "precision"
-THREADS = "threads"
-SUPERSCALE_VERSION = "superscale_version"
-TORCH_VERSION = "torch_version"
-GIT_REVISION = "git_revision"
-FINISHED_AT = "finished_at"
+# runs.parquet columns for the rest of the recipe and provenance (names in superscale.schema)
+DENSITY_KNOB, DATA_INDEX, LOSS_SCALE = schema.DENSITY_KNOB, schema.DATA_INDEX, schema.LOSS_SCALE
+FINAL_WINDOW, PRECISION, THREADS = schema.FINAL_WINDOW, schema.PRECISION, schema.THREADS
+SUPERSCALE_VERSION, TORCH_VERSION = schema.SUPERSCALE_VERSION, schema.TORCH_VERSION
+GIT_REVISION, FINISHED_AT = schema.GIT_REVISION, schema.FINISHED_AT
 
 MANIFEST_FORMAT = 1
-_TMP_MARK = ".tmp-"
-
-
-# --- atomic writes ------------------------------------------------------------------------------
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def write_bytes_atomic(data: bytes, path: Path) -> None:
-    """Write `data` to `path` via a temp file + fsync + rename: readers never see a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
-    """Write a DataFrame as Parquet (no index), atomically."""
-    buffer = io.BytesIO()
-    df.to_parquet(buffer, index=False)
-    write_bytes_atomic(buffer.getvalue(), Path(path))
-
-
-def write_json_atomic(obj: Any, path: Path) -> None:
-    write_bytes_atomic((json.dumps(obj, indent=1, sort_keys=False) + "\n").encode(), Path(path))
-
-
-def write_weights_atomic(tensors: dict[str, torch.Tensor], path: Path) -> None:
-    from safetensors.torch import save
-
-    write_bytes_atomic(save({k: v.contiguous() for k, v in tensors.items()}), Path(path))
 
 
 # --- provenance ---------------------------------------------------------------------------------
@@ -399,7 +353,7 @@ class StoreWriter:
 
     def _remove_temp_files(self) -> None:
         for folder in (self.path, self.path / schema.WEIGHTS_DIR, self.path / schema.SHARDS_DIR):
-            for tmp in folder.glob(f".*{_TMP_MARK}*"):
+            for tmp in folder.glob(f".*{TMP_MARK}*"):
                 tmp.unlink(missing_ok=True)
 
     # manifest -----------------------------------------------------------------------------------

@@ -30,9 +30,9 @@ from superscale.aspect.compressed_sensing import cs_min_width, implied_sparsity,
 from superscale.aspect.deep import deep_param_count
 from superscale.aspect.planner import Shape, plan_shapes
 from superscale.aspect.universality import compare_features, feature_responses, layer_features
+from superscale.atomic import write_parquet_atomic
 from superscale.data import power_law_probs
 from superscale.engine import ModelSpec, ShardSpec, train_shard
-from superscale.store import write_parquet_atomic
 
 __all__ = [
     "LAYERS_FILE",

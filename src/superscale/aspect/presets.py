@@ -27,7 +27,7 @@ from superscale.aspect.experiments import (
     model_phase_transition,
     run_aspect_family,
 )
-from superscale.store import write_parquet_atomic
+from superscale.atomic import write_parquet_atomic
 
 __all__ = ["PRESETS", "AspectPreset", "StudyResult", "get_preset", "run_study"]
 

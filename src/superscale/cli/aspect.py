@@ -121,7 +121,7 @@ def phase(
     from superscale.aspect.compressed_sensing import l1_phase_transition
     from superscale.aspect.experiments import PHASE_FILE, PhaseConfig, model_phase_transition
     from superscale.aspect.summary import phase_summary
-    from superscale.store import write_parquet_atomic
+    from superscale.atomic import write_parquet_atomic
 
     config = PhaseConfig(
         n=features,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,14 +54,6 @@ def curve_steps(steps: int, points: int) -> torch.Tensor:
     if idx[-1] != steps - 1:
         idx.append(steps - 1)
     return torch.tensor(idx, dtype=torch.long)
-
-
-def _diverged_index(exc: Exception) -> int | None:
-    index = getattr(exc, "instance", None)
-    if isinstance(index, int):
-        return index
-    match = re.search(r"model (\d+) of the shard", str(exc))
-    return int(match.group(1)) if match else None
 
 
 def run_shard(
@@ -114,7 +105,7 @@ def run_shard(
             try:
                 result = train(spec, on_step)
             except DivergenceError as exc:
-                index = _diverged_index(exc)
+                index = exc.instance
                 bad = [active[index]] if index is not None and 0 <= index < len(active) else list(active)
                 for run in bad:
                     failed[run.run_id] = str(exc)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from superscale.atomic import write_bytes_atomic
 from superscale.schema import TABLE_SUFFIXES as SUFFIXES
-from superscale.store import write_bytes_atomic
 
 
 def _check_suffix(path: Path) -> None:

@@ -266,7 +266,7 @@ def render_page(ctx: ReportContext) -> str:
 
 def build_report(ctx: ReportContext, out_dir: Path) -> Path:
     """Write out_dir/index.html and out_dir/figures/<name>.png|.pdf; returns the index path."""
-    from superscale.store import write_bytes_atomic
+    from superscale.atomic import write_bytes_atomic
 
     page = render_page(ctx)
     for item in ctx.rendered.values():

@@ -70,7 +70,7 @@ def phase_command(
     seeds: int = typer.Option(3, help="Seeds per cell; the lowest final loss represents it."),
 ) -> None:
     """Anthropic's classic superposition phase diagram with the importance-weighted toy model."""
-    from superscale.store import write_parquet_atomic
+    from superscale.atomic import write_parquet_atomic
     from superscale.variants.compare import PHASE_DIAGRAM_FILE
     from superscale.variants.figures import phase_diagram_figure
     from superscale.variants.phase import phase_diagram

@@ -24,10 +24,10 @@ import pandas as pd
 import torch
 
 from superscale import schema
+from superscale.atomic import write_parquet_atomic
 from superscale.data import power_law_probs
 from superscale.engine import ModelSpec, ShardSpec, train_shard
 from superscale.fit import fit_loglog, fit_power_law_offset
-from superscale.store import write_parquet_atomic
 from superscale.variants.decomposition import cross_entropy_decomposition
 
 __all__ = [
