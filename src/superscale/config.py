@@ -25,6 +25,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from superscale.tomlwrite import dump_toml_table
+
 __all__ = [
     "DataConfig",
     "ExecutionConfig",
@@ -406,60 +408,9 @@ def config_hash(config: SweepConfig) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-# --- a small TOML writer (the resolved config only needs tables, arrays of tables and scalars) ---
-
-
-def _toml_scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)  # shortest repr round-trips float64 exactly
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_scalar(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_scalar(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
-def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
-
-
-def _is_table_list(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
-
-
-def _write_table(out: list[str], prefix: str, table: dict[str, Any]) -> None:
-    nested = {k: v for k, v in table.items() if isinstance(v, dict) and k != "options"}
-    arrays = {k: v for k, v in table.items() if _is_table_list(v)}
-    for key, value in table.items():
-        if key not in nested and key not in arrays:
-            out.append(f"{_toml_key(key)} = {_toml_scalar(value)}")
-    for key, value in nested.items():
-        name = f"{prefix}{_toml_key(key)}"
-        if any(not isinstance(v, dict) or k == "options" for k, v in value.items()):
-            out.extend(["", f"[{name}]"])  # a table of tables only needs its sub-table headers
-        _write_table(out, f"{name}.", value)
-    for key, values in arrays.items():
-        name = f"{prefix}{_toml_key(key)}"
-        for value in values:
-            out.extend(["", f"[[{name}]]"])
-            _write_table(out, f"{name}.", value)
-
-
 def dump_toml(config: SweepConfig, header: str = "") -> str:
     """The config as TOML text that `parse_config_text` reads back to an equal config."""
-    out: list[str] = [f"# {line}" if line else "#" for line in header.splitlines()]
-    _write_table(out, "", config_dict(config))
-    return "\n".join(out).lstrip("\n") + "\n"
+    return dump_toml_table(config_dict(config), header)
 
 
 # --- presets (TOML files shipped as package data) -----------------------------------------------
