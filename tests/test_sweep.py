@@ -115,3 +115,28 @@ def test_plan_checks_probabilities_before_training() -> None:
     with pytest.raises(ValueError, match="p_1"):
         plan_sweep(parse_config({"n": 5, "data": {"density": 4.0}}))
     assert isinstance(plan_sweep(parse_config({}))[0].runs[0], RunParams)
+
+
+def test_architecture_is_a_grid_axis() -> None:
+    """One sweep compares architectures on the same data: each gets its own runs and shards."""
+    config = parse_config(
+        {
+            "name": "variants",
+            "n": 16,
+            "m": [2, 4],
+            "gamma": -1.0,
+            "model": {"architecture": ["tied", "cross_entropy", "unit_norm"]},
+        }
+    )
+    runs = expand_runs(config)
+    assert len(runs) == 6 and {r.architecture for r in runs} == {"tied", "cross_entropy", "unit_norm"}
+    shards = plan_sweep(config)
+    assert all(len({r.architecture for r in s.runs}) == 1 for s in shards) and len(shards) == 6
+
+
+def test_unknown_architecture_and_bad_options_are_refused_before_training() -> None:
+    with pytest.raises(ValueError, match="unknown architecture 'mlp'"):
+        plan_sweep(parse_config({"name": "x", "n": 8, "m": 2, "model": {"architecture": ["tied", "mlp"]}}))
+    importance = {"architecture": "importance", "options": {"importance": [1.0, 0.5]}}
+    with pytest.raises(ValueError, match="model:"):
+        plan_sweep(parse_config({"name": "x", "n": 8, "m": 2, "model": importance}))

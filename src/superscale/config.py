@@ -159,11 +159,17 @@ def _read_probs_file(path: Path, base_dir: Path | None) -> list[float]:
 
 
 class ModelConfig(_Strict):
-    """Architecture; "tied" is the paper's y = ReLU(W Wᵀ x + b)."""
+    """Architecture; "tied" is the paper's y = ReLU(W Wᵀ x + b). Both fields may be grid axes, so one
+    sweep can compare architectures (e.g. tied, cross_entropy, unit_norm) on the same data."""
 
-    architecture: str = "tied"
-    n_layers: int = Field(default=1, ge=1)
+    architecture: str | list[str] = "tied"
+    n_layers: int | list[int] = 1
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("n_layers")
+    @classmethod
+    def _layers(cls, v: int | list[int]) -> int | list[int]:
+        return _each(v, lambda x: x >= 1, "must be ≥ 1")
 
 
 class LRRule(_Strict):

@@ -169,8 +169,15 @@ def expand_runs(config: SweepConfig) -> list[RunParams]:
             as_list(lr_b_rule.base),
             as_list(config.gamma),
             as_list(config.seeds),
+            as_list(model.architecture),
+            as_list(model.n_layers),
         )
-        for (alpha, scale, density, knob), n, batch, steps, m, base_W, base_b, gamma, seed in grid:
+        for (
+            alpha,
+            scale,
+            density,
+            knob,
+        ), n, batch, steps, m, base_W, base_b, gamma, seed, arch, layers in grid:
             density_e = _activation_density(data.family, int(n), alpha, density, knob, data.values)
             run = RunParams(
                 experiment=config.name,
@@ -184,8 +191,8 @@ def expand_runs(config: SweepConfig) -> list[RunParams]:
                 m=int(m),
                 gamma=float(gamma),
                 seed=int(seed),
-                architecture=model.architecture,
-                n_layers=model.n_layers,
+                architecture=str(arch),
+                n_layers=int(layers),
                 arch_options=json.dumps(model.options, sort_keys=True),
                 batch=int(batch),
                 steps=int(steps),
@@ -257,10 +264,14 @@ def make_shards(runs: list[RunParams], max_models: int) -> list[Shard]:
 def _check_architecture(config: SweepConfig) -> None:
     from superscale.architectures import get_architecture
 
-    try:
-        get_architecture(config.model.architecture, 2, 1, config.model.n_layers, **config.model.options)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"model: {exc}") from None
+    model = config.model
+    for arch, layers, n in itertools.product(
+        as_list(model.architecture), as_list(model.n_layers), as_list(config.n)
+    ):
+        try:  # with the real n: options such as a per-feature importance list must match it
+            get_architecture(str(arch), int(n), 1, int(layers), **model.options)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"model: {exc}") from None
 
 
 def plan_sweep(config: SweepConfig) -> list[Shard]:
