@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from superscale.analyze import AnalysisResult, analyze_store
+from superscale.executors import Progress
 from superscale.report import write_report
 from superscale.store import Store
 from superscale.sweep import run_sweep
@@ -24,8 +25,9 @@ def reproduce(
     out: str | Path = "runs/paper-e2-alpha-quick",
     device: str = "auto",
     quiet: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[Store, AnalysisResult, Path]:
     """Run `preset` into `out`, analyse it and write its report; returns (store, analysis, report path)."""
-    store = run_sweep(preset, out, device=device, quiet=quiet)
+    store = run_sweep(preset, out, device=device, quiet=quiet, progress=progress)
     analysis = analyze_store(store)
     return store, analysis, write_report(store.path)

@@ -15,16 +15,17 @@ def register(app: typer.Typer) -> None:
     @app.command("reproduce")
     @user_errors
     def reproduce_command(
-        preset: str = typer.Option("paper-e2-alpha-quick", help="Preset to run (see `superscale presets`)."),
+        preset: str = typer.Option("paper-e2-alpha-quick", help="Preset name (see `superscale presets`) or a sweep TOML file."),
         out: Path = typer.Option(Path("runs/paper-e2-alpha-quick"), help="Store directory (resumable)."),
         device: str = typer.Option("auto", help="auto | cpu | cuda"),
         quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
     ) -> None:
         """Train a quick paper preset, analyse it and write its HTML report; prints the report's path."""
         from superscale.cli.analysis import exponent_table
+        from superscale.cli.sweep import progress_for
         from superscale.pipeline import reproduce
 
-        _, analysis, report = reproduce(preset, out, device=device, quiet=quiet)
+        _, analysis, report = reproduce(preset, out, device=device, quiet=quiet, progress=progress_for(quiet))
         if not quiet:
             console.print(exponent_table(analysis.fits))
         console.print(f"report: {report}", highlight=False, soft_wrap=True)

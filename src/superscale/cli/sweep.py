@@ -72,7 +72,8 @@ class RichProgress(Progress):
         self.bar.stop()
 
 
-def _progress(quiet: bool) -> Progress:
+def progress_for(quiet: bool) -> Progress:
+    """A rich bar on a terminal, log lines otherwise, nothing with --quiet."""
     if quiet:
         return Progress()
     if sys.stdout.isatty():
@@ -104,7 +105,7 @@ def run(
             ray_address=ray_address,
             force=force,
             quiet=quiet,
-            progress=_progress(quiet),
+            progress=progress_for(quiet),
         )
     except KeyboardInterrupt:
         err_console.print(
