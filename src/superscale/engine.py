@@ -212,6 +212,9 @@ def train_shard(spec: ShardSpec, on_step: Callable[[int], None] | None = None) -
     plan = [(stream, rows) for stream in streams for rows in _chunks(stream.rows, _chunk_size(spec))]
     step_loss = torch.empty(len(models), spec.steps, dtype=torch.float32, device=device)
 
+    # gradients of every chunk land in one shard-wide buffer, so the optimiser runs once per step whatever
+    # the number of chunks (its small ops, not the GEMMs, dominate shards of small batches)
+    shard_grads: dict[str, Tensor] = {}
     for step in range(spec.steps):
         lr_mult = lr_multiplier(step, spec.steps, spec.warmup_steps, spec.lr_floor)
         for stream in streams:
@@ -220,7 +223,14 @@ def train_shard(spec: ShardSpec, on_step: Callable[[int], None] | None = None) -
                 sliced = {k: v[rows] for k, v in params.items()}
                 loss, grads = arch.loss_and_grads(sliced, batch, spec.loss_scale)
                 step_loss[rows, step] = loss.to(torch.float32)
-                optimiser.step(params, grads, step + 1, lr_mult, rows)
+                if len(plan) == 1:
+                    shard_grads = grads
+                    continue
+                for name, grad in grads.items():
+                    if name not in shard_grads:
+                        shard_grads[name] = torch.empty_like(params[name])
+                    shard_grads[name][rows].copy_(grad)
+        optimiser.step(params, shard_grads, step + 1, lr_mult)
         arch.post_step(params)
         if (step + 1) % DIVERGENCE_CHECK_EVERY == 0 or step + 1 == spec.steps:
             _check_finite(step_loss[:, : step + 1], order, step)
