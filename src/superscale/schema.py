@@ -71,6 +71,7 @@ PRECISION = "precision"
 THREADS = "threads"  # torch threads the shard ran with
 SUPERSCALE_VERSION = "superscale_version"
 TORCH_VERSION = "torch_version"
+PYTHON_VERSION = "python_version"
 GIT_REVISION = "git_revision"
 FINISHED_AT = "finished_at"
 ERROR = "error"  # message of a failed run ("" when done)

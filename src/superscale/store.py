@@ -18,12 +18,9 @@ from shards/ whenever they are behind, and readers fall back to shards/ meanwhil
 from __future__ import annotations
 
 import fcntl
-import functools
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from functools import cached_property
 from pathlib import Path
@@ -41,6 +38,7 @@ from superscale.atomic import (
     write_weights_atomic,
 )
 from superscale.config import SweepConfig, config_hash, dump_toml, load_config
+from superscale.provenance import versions
 
 __all__ = [
     "Store",
@@ -58,42 +56,6 @@ SUPERSCALE_VERSION, TORCH_VERSION = schema.SUPERSCALE_VERSION, schema.TORCH_VERS
 GIT_REVISION, FINISHED_AT = schema.GIT_REVISION, schema.FINISHED_AT
 
 MANIFEST_FORMAT = 1
-
-
-# --- provenance ---------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=1)
-def _git_revision() -> str:
-    """The source checkout's commit (with "-dirty" if modified), or "" outside a git checkout."""
-    here = Path(__file__).resolve().parent
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
-        )
-        if rev.returncode != 0:
-            return ""
-        dirty = subprocess.run(
-            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-        return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
-def versions() -> dict[str, str]:
-    """Package, torch and python versions and the git revision, recorded with every run."""
-    from superscale import __version__
-
-    return {
-        SUPERSCALE_VERSION: __version__,
-        TORCH_VERSION: torch.__version__,
-        "python_version": sys.version.split()[0],
-        GIT_REVISION: _git_revision(),
-    }
 
 
 # --- reading ------------------------------------------------------------------------------------

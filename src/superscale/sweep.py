@@ -24,7 +24,8 @@ import torch
 
 from superscale import data as datamod
 from superscale.config import ExecutionConfig, SweepConfig, as_list, resolve_config
-from superscale.store import Store, StoreWriter, open_store, versions
+from superscale.provenance import versions
+from superscale.store import Store, StoreWriter, open_store
 
 if TYPE_CHECKING:
     from superscale.executors import Progress

@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
     @app.command("reproduce")
     @user_errors
     def reproduce_command(
-        preset: str = typer.Option("paper-e2-alpha-quick", help="Preset name (see `superscale presets`) or a sweep TOML file."),
+        preset: str = typer.Option(
+            "paper-e2-alpha-quick", help="Preset name (see `superscale presets`) or a sweep TOML file."
+        ),
         out: Path = typer.Option(Path("runs/paper-e2-alpha-quick"), help="Store directory (resumable)."),
         device: str = typer.Option("auto", help="auto | cpu | cuda"),
         quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
