@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from superscale.cli import app
 from superscale.cli import sweep as cli_sweep
-from superscale.config import dump_toml, list_presets, load_preset, parse_config, parse_config_text
+from superscale.config import dump_toml, parse_config, parse_config_text
+from superscale.presets import list_presets, load_preset
 
 TINY: dict[str, Any] = {
     "name": "cli",

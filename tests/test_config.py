@@ -12,13 +12,11 @@ from superscale.config import (
     SweepConfig,
     config_hash,
     dump_toml,
-    list_presets,
     load_config,
-    load_preset,
     parse_config,
     parse_config_text,
-    preset_text,
 )
+from superscale.presets import list_presets, load_preset, preset_text
 from superscale.sweep import expand_runs, run_sweep
 
 PAPER_PRESETS = ["paper-e1-large", "paper-e2-alpha", "paper-e3-density", "paper-e4-wide"]

@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 from superscale.analyze import AnalysisResult, analyze_store
 from superscale.architectures import Architecture, get_architecture, register_architecture
-from superscale.config import SweepConfig, list_presets, load_config, load_preset
+from superscale.config import SweepConfig, load_config
 from superscale.data import (
     custom_probs,
     density_scan_probs,
@@ -23,6 +23,7 @@ from superscale.data import (
 )
 from superscale.engine import DivergenceError, ModelSpec, ShardResult, ShardSpec, train_shard
 from superscale.pipeline import reproduce
+from superscale.presets import list_presets, load_preset
 from superscale.report import write_report
 from superscale.store import Store, load, open_store
 from superscale.sweep import run_sweep

@@ -39,13 +39,9 @@ __all__ = [
     "TrainConfig",
     "config_hash",
     "dump_toml",
-    "list_presets",
     "load_config",
-    "load_preset",
     "parse_config",
     "parse_config_text",
-    "preset_text",
-    "resolve_config",
 ]
 
 AxisFloat = float | list[float]
@@ -417,46 +413,3 @@ def config_hash(config: SweepConfig) -> str:
 def dump_toml(config: SweepConfig, header: str = "") -> str:
     """The config as TOML text that `parse_config_text` reads back to an equal config."""
     return dump_toml_table(config_dict(config), header)
-
-
-# --- presets (TOML files shipped as package data) -----------------------------------------------
-
-
-def _preset_dir() -> Any:
-    from importlib.resources import files
-
-    return files("superscale") / "presets"
-
-
-def list_presets() -> list[str]:
-    """Names of the built-in presets (`paper-e2-alpha`, `paper-e2-alpha-quick`, ...)."""
-    return sorted(p.name.removesuffix(".toml") for p in _preset_dir().iterdir() if p.name.endswith(".toml"))
-
-
-def preset_text(name: str) -> str:
-    """The preset's TOML, comments included, for a user to copy and edit."""
-    if name not in list_presets():
-        raise ValueError(f"unknown preset {name!r}; known: {', '.join(list_presets())}")
-    return (_preset_dir() / f"{name}.toml").read_text()
-
-
-def load_preset(name: str) -> SweepConfig:
-    """A built-in preset as a resolved SweepConfig."""
-    return parse_config_text(preset_text(name), f"preset {name!r}")
-
-
-def resolve_config(config_or_preset: SweepConfig | dict[str, Any] | str | Path) -> SweepConfig:
-    """A SweepConfig from a config object, a dict, a TOML path, or a preset name."""
-    if isinstance(config_or_preset, SweepConfig):
-        return config_or_preset.resolved()
-    if isinstance(config_or_preset, dict):
-        return parse_config(config_or_preset)
-    path = Path(config_or_preset)
-    if path.is_file():
-        return load_config(path)
-    if str(config_or_preset) in list_presets():
-        return load_preset(str(config_or_preset))
-    raise FileNotFoundError(
-        f"{str(config_or_preset)!r} is neither a config file nor a preset "
-        f"(presets: {', '.join(list_presets())})"
-    )

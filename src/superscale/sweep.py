@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from superscale import data as datamod
-from superscale.config import ExecutionConfig, SweepConfig, as_list, resolve_config
+from superscale.config import ExecutionConfig, SweepConfig, as_list
+from superscale.presets import resolve_config
 from superscale.provenance import versions
 from superscale.store import Store, StoreWriter, open_store
 

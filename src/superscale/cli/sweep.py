@@ -21,8 +21,8 @@ from rich.progress import Progress as RichBar
 from rich.table import Table
 
 from superscale.cli._common import console, err_console, fail, user_errors
-from superscale.config import list_presets, load_preset, preset_text
 from superscale.executors import Progress, ShardOutcome
+from superscale.presets import list_presets, load_preset, preset_text
 from superscale.store import Store, open_store
 from superscale.sweep import Shard, plan_sweep, run_sweep
 

@@ -1,0 +1,53 @@
+"""The built-in sweeps: TOML files in this folder, shipped as package data.
+
+`paper-*` presets reproduce the toy experiments of PAPER_SPEC §1.7 at the paper's scale; each `-quick`
+variant says in its comments what was shrunk and what it measured. `superscale presets` lists them.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from superscale.config import SweepConfig, load_config, parse_config, parse_config_text
+
+__all__ = ["list_presets", "load_preset", "preset_text", "resolve_config"]
+
+
+def _preset_dir() -> Any:
+    return files(__name__)
+
+
+def list_presets() -> list[str]:
+    """Names of the built-in presets (`paper-e2-alpha`, `paper-e2-alpha-quick`, ...)."""
+    return sorted(p.name.removesuffix(".toml") for p in _preset_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def preset_text(name: str) -> str:
+    """The preset's TOML, comments included, for a user to copy and edit."""
+    if name not in list_presets():
+        raise ValueError(f"unknown preset {name!r}; known: {', '.join(list_presets())}")
+    return (_preset_dir() / f"{name}.toml").read_text()
+
+
+def load_preset(name: str) -> SweepConfig:
+    """A built-in preset as a resolved SweepConfig."""
+    return parse_config_text(preset_text(name), f"preset {name!r}")
+
+
+def resolve_config(config_or_preset: SweepConfig | dict[str, Any] | str | Path) -> SweepConfig:
+    """A SweepConfig from a config object, a dict, a TOML path, or a preset name."""
+    if isinstance(config_or_preset, SweepConfig):
+        return config_or_preset.resolved()
+    if isinstance(config_or_preset, dict):
+        return parse_config(config_or_preset)
+    path = Path(config_or_preset)
+    if path.is_file():
+        return load_config(path)
+    if str(config_or_preset) in list_presets():
+        return load_preset(str(config_or_preset))
+    raise FileNotFoundError(
+        f"{str(config_or_preset)!r} is neither a config file nor a preset "
+        f"(presets: {', '.join(list_presets())})"
+    )
