@@ -150,13 +150,14 @@ def unit_density(frame: pd.DataFrame) -> pd.DataFrame:
     return at(frame, schema.DENSITY, nearest(frame[schema.DENSITY], 1.0))
 
 
-def pick_gamma(frame: pd.DataFrame, regime: str, target: float) -> float:
-    """The γ of `regime` ('weak': γ > 0, 'strong': γ < 0) closest to the paper's `target`."""
+def pick_gamma(frame: pd.DataFrame, regime: str, target: float, figure: str) -> float:
+    """The γ of `regime` ('weak': γ > 0, 'strong': γ < 0) closest to the paper's `target`; `figure`
+    names the figure in the MissingData sentence when the store has no run of that regime."""
     gammas = frame[schema.GAMMA].astype(float)
     pool = gammas[gammas > 0] if regime == "weak" else gammas[gammas < 0]
     if pool.empty:
         sign = "> 0" if regime == "weak" else "< 0"
-        raise MissingData(f"needs {regime}-regime runs (γ {sign}); this store has none")
+        raise MissingData(f"{figure} needs {regime}-regime runs (γ {sign}); this store has none.")
     return nearest(pool, target)
 
 

@@ -85,10 +85,7 @@ def fig14a(data: FigureData) -> Figure:
 def fig14b(data: FigureData) -> Figure:
     """Fig. 14b: strong-regime loss vs m at 5 densities with fitted α_m; the paper's five exponents noted."""
     scan = density_scan(done_runs(data), "Fig. 14b")
-    try:
-        gamma = pick_gamma(scan, "strong", -1.0)
-    except MissingData as exc:
-        raise MissingData(f"Fig. 14b {exc}.") from None
+    gamma = pick_gamma(scan, "strong", -1.0, "Fig. 14b")
     runs = at(scan, schema.GAMMA, gamma)
     densities = np.sort(runs[schema.DENSITY].unique())
     if densities.size > N_DENSITIES_SHOWN:

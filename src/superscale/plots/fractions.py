@@ -147,10 +147,7 @@ def fig16(data: FigureData) -> Figure:
     """Fig. 16: φ_1 vs m at the most negative γ, coloured by α: ≫ m/n and ≈ min{1, m²/2n}."""
     scan = power_scan(done_runs(data), "Fig. 16")
     require_columns(scan, [schema.PHI_ONE], "Fig. 16", METRICS_SOURCE)
-    try:
-        gamma = pick_gamma(scan, "strong", -1.0)
-    except MissingData as exc:
-        raise MissingData(f"Fig. 16 {exc}.") from None
+    gamma = pick_gamma(scan, "strong", -1.0, "Fig. 16")
     runs = at(scan, schema.GAMMA, gamma)
     fig, axes = new_figure(width=5.8, height=4.4)
     ax = axes[0, 0]

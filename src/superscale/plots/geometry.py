@@ -75,10 +75,7 @@ def fig3a(data: FigureData) -> Figure:
     fig, axes = new_figure(1, 2, width=10.0, height=4.0)
     norm, cmap = value_colors([0.0, 1.5], "viridis")
     for ax, regime, target in ((axes[0, 0], "weak", 1.0), (axes[0, 1], "strong", -1.0)):
-        try:
-            gamma = pick_gamma(scan, regime, target)
-        except MissingData as exc:
-            raise MissingData(f"Fig. 3a {exc}.") from None
+        gamma = pick_gamma(scan, regime, target, "Fig. 3a")
         run = choose_run(at(scan, schema.GAMMA, gamma), {schema.ALPHA: 1.0, schema.M_HIDDEN: 100.0})
         norms, probs = _norms_and_probs(data, str(run[schema.RUN_ID]), "Fig. 3a")
         _rank_plot(ax, probs, cmap(norm(np.clip(norms, 0, 1.5))))
@@ -91,10 +88,7 @@ def fig3a(data: FigureData) -> Figure:
 def _strong_example(data: FigureData, figure: str) -> pd.Series:
     """The run nearest Fig. 5a's m = 15, α = 1, γ = −0.78."""
     scan = power_scan(done_runs(data), figure)
-    try:
-        gamma = pick_gamma(scan, "strong", -0.78)
-    except MissingData as exc:
-        raise MissingData(f"{figure} {exc}.") from None
+    gamma = pick_gamma(scan, "strong", -0.78, figure)
     return choose_run(at(scan, schema.GAMMA, gamma), {schema.ALPHA: 1.0, schema.M_HIDDEN: 15.0})
 
 
@@ -127,10 +121,7 @@ def fig5c(data: FigureData) -> Figure:
     """Fig. 5c: Var(c²) of the norm > 1 set over the random value, on (m, α) at γ ≈ −0.56; < 1 = ETF-like."""
     scan = power_scan(done_runs(data), "Fig. 5c")
     require_columns(scan, [schema.VAR_RATIO_STRONG], "Fig. 5c", METRICS_SOURCE)
-    try:
-        gamma = pick_gamma(scan, "strong", -0.56)
-    except MissingData as exc:
-        raise MissingData(f"Fig. 5c {exc}.") from None
+    gamma = pick_gamma(scan, "strong", -0.56, "Fig. 5c")
     table = grid_table(at(scan, schema.GAMMA, gamma), schema.ALPHA, schema.M_HIDDEN, schema.VAR_RATIO_STRONG)
     fig, axes = new_figure(width=6.0, height=4.6)
     draw_heatmap(fig, axes[0, 0], table, schema.VAR_RATIO_STRONG, cmap="RdBu_r", center=1.0)
@@ -247,10 +238,7 @@ def fig17(data: FigureData) -> Figure:
     """Fig. 17: mean c² over all rows vs m at the most negative γ, coloured by α; slope −1 like 1/m."""
     scan = power_scan(done_runs(data), "Fig. 17")
     require_columns(scan, [schema.MEAN_COS2_ALL], "Fig. 17", METRICS_SOURCE)
-    try:
-        gamma = pick_gamma(scan, "strong", -1.0)
-    except MissingData as exc:
-        raise MissingData(f"Fig. 17 {exc}.") from None
+    gamma = pick_gamma(scan, "strong", -1.0, "Fig. 17")
     runs = at(scan, schema.GAMMA, gamma)
     runs = runs[runs[schema.MEAN_COS2_ALL] > 0]
     fig, axes = new_figure(width=5.8, height=4.4)

@@ -56,10 +56,7 @@ def regime_runs(
     if runs.empty:
         raise MissingData(f"{figure} needs trained runs; this store has none.")
     runs = main_population(runs, [schema.FAMILY])
-    try:
-        gamma = pick_gamma(runs, regime, WEAK_GAMMA if regime == "weak" else STRONG_GAMMA)
-    except MissingData as exc:
-        raise MissingData(f"{figure} {exc}.") from None
+    gamma = pick_gamma(runs, regime, WEAK_GAMMA if regime == "weak" else STRONG_GAMMA, figure)
     chosen = at(runs, schema.GAMMA, gamma)
     if chosen[schema.M_HIDDEN].nunique() < min_widths:
         raise MissingData(
