@@ -37,11 +37,22 @@ def _oracle(model: ModelSpec, m: int, sparse: bool, loss_scale: float = 1.0):
     )
 
 
-@pytest.mark.parametrize("sparse", [True, False])
+@pytest.mark.parametrize(("sparse", "backward"), [(True, "sparse"), (True, "dense"), (False, "auto")])
 @pytest.mark.parametrize("m", [3, 7])
-def test_engine_matches_plain_loop(sparse: bool, m: int) -> None:
+def test_engine_matches_plain_loop(sparse: bool, backward: str, m: int) -> None:
+    """Both backward paths of the tied model (sparse + low-rank kernel, dense GEMMs) equal the oracle."""
     models = _models([-0.8, 0.0, 0.6], alphas=(0.5, 1.5))
-    spec = ShardSpec(N, m, models, batch=BATCH, steps=STEPS, warmup_steps=WARMUP, sparse=sparse, chunk_size=2)
+    spec = ShardSpec(
+        N,
+        m,
+        models,
+        batch=BATCH,
+        steps=STEPS,
+        warmup_steps=WARMUP,
+        sparse=sparse,
+        chunk_size=2,
+        arch_options={"backward": backward},
+    )
     result = train_shard(spec)
     for index, model in enumerate(models):
         W, b, losses = _oracle(model, m, sparse)

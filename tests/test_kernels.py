@@ -1,0 +1,70 @@
+"""The sparse + low-rank backward of the tied model equals float64 autograd for any column split."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from superscale.architectures import TiedToyModel
+from superscale.data import power_law_probs, sample_sparse
+
+N, M, BATCH, INST = 60, 5, 96, 3
+
+
+def _autograd_reference(params: dict[str, torch.Tensor], x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """Loss (mean over batch and features) and gradients in float64, by torch.autograd."""
+    W = params["W"].double().requires_grad_(True)
+    b = params["b"].double().requires_grad_(True)
+    x = x.double()
+    y = torch.relu(x @ W @ W.transpose(1, 2) + b[:, None, :])
+    loss = ((y - x) ** 2).mean((1, 2))
+    grad_W, grad_b = torch.autograd.grad(loss.sum(), [W, b])
+    return loss.detach(), {"W": grad_W, "b": grad_b}
+
+
+def _params(seed: int) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    W = torch.randn(INST, N, M, generator=generator) / M**0.5
+    b = torch.randn(INST, N, generator=generator) * 0.5
+    return {"W": W, "b": b}
+
+
+@pytest.mark.parametrize("split", ["from_bias", "all_on", "all_off", "random"])
+def test_sparse_backward_equals_autograd_for_any_split(split: str) -> None:
+    params = _params(1)
+    batch = sample_sparse(power_law_probs(N, 1.0, density=3.0), BATCH, torch.Generator().manual_seed(2))
+    model = TiedToyModel(N, M, backward="sparse")
+    model.loss_and_grads(params, batch, 1.0)  # the first step creates the split from the bias
+    signs = model._signs[params["W"].data_ptr()]
+    if split == "all_on":
+        signs.fill_(-1.0)
+    elif split == "all_off":
+        signs.fill_(1.0)
+    elif split == "random":
+        signs.copy_(torch.randint(0, 2, signs.shape, generator=torch.Generator().manual_seed(3)) * 2.0 - 1)
+    if split != "from_bias":
+        assert bool((signs == signs.flatten()[0]).all()) == (split != "random")
+    loss, grads = model.loss_and_grads(params, batch, 3.0)
+    ref_loss, ref_grads = _autograd_reference(params, batch.to_dense())
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=0)
+    for name in ("W", "b"):
+        torch.testing.assert_close(grads[name].double(), 3.0 * ref_grads[name], rtol=1e-4, atol=1e-7)
+
+
+def test_split_follows_the_on_fractions() -> None:
+    """After a step, a column that fired for most samples is in A (sign −1), one that rarely fired in S."""
+    params = _params(4)
+    params["b"][:, :10] = 5.0  # always on
+    params["b"][:, 10:20] = -5.0  # always off
+    batch = sample_sparse(power_law_probs(N, 1.0), BATCH, torch.Generator().manual_seed(5))
+    model = TiedToyModel(N, M, backward="sparse")
+    model._signs[params["W"].data_ptr()] = torch.ones(INST, N)  # start from the wrong split
+    model.loss_and_grads(params, batch, 1.0)
+    signs = model._signs[params["W"].data_ptr()]
+    assert bool((signs[:, :10] == -1).all())
+    assert bool((signs[:, 10:20] == 1).all())
+
+
+def test_unknown_backward_is_refused() -> None:
+    with pytest.raises(ValueError, match="backward must be one of"):
+        TiedToyModel(N, M, backward="fast")
