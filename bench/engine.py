@@ -103,6 +103,58 @@ def engine_model_steps_per_second(
     return len(models) * steps / (marks[1] - marks[0])
 
 
+def active_fractions(store_path: Path, batches: int = 4) -> list[dict]:
+    """Per trained run of a store: the fraction of entries of g = (y − x)·1[pre > 0] that the dense
+    backward multiplies (pre > 0), and the fraction the sparse backward touches after its column split
+    (min(on, off) per column), on fresh batches of the run's own data."""
+    from superscale import schema
+    from superscale.data import sample_sparse
+    from superscale.store import open_store
+
+    store = open_store(store_path)
+    out = []
+    generator = torch.Generator().manual_seed(0)
+    for row in store.runs.itertuples():
+        run_id = getattr(row, schema.RUN_ID)
+        params = store.params(run_id)
+        W, b = params["W"], params["b"]
+        probs = store.feature_probs(run_id)
+        on = torch.zeros(W.shape[0])
+        total = 0
+        for _ in range(batches):
+            x = sample_sparse(probs, int(getattr(row, "batch", BATCH)), generator).to_dense()
+            pre = x @ W @ W.T + b
+            on += (pre > 0).sum(0)
+            total += pre.shape[0]
+        out.append(
+            {
+                "run_id": run_id,
+                "m": int(getattr(row, schema.M_HIDDEN)),
+                "alpha": float(getattr(row, schema.ALPHA)),
+                "gamma": float(getattr(row, schema.GAMMA)),
+                "dense_support": float(on.sum() / (total * W.shape[0])),
+                "sparse_support": float(torch.minimum(on, total - on).sum() / (total * W.shape[0])),
+            }
+        )
+    return out
+
+
+def print_active_fractions(rows: list[dict]) -> None:
+    print(
+        "\nactive fraction of g per regime (mean over runs; dense: pre > 0, sparse: after the column split)"
+    )
+    regimes = {
+        "strong (γ < 0)": [r for r in rows if r["gamma"] < 0],
+        "weak (γ > 0)": [r for r in rows if r["gamma"] > 0],
+    }
+    for name, part in regimes.items():
+        for m in sorted({r["m"] for r in part}):
+            at = [r for r in part if r["m"] == m]
+            dense = sum(r["dense_support"] for r in at) / len(at)
+            sparse = sum(r["sparse_support"] for r in at) / len(at)
+            print(f"  {name:>15} m = {m:>4}: dense {dense:6.1%}  sparse {sparse:6.1%}  ({len(at)} runs)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -115,7 +167,12 @@ def main() -> None:
     parser.add_argument("--alphas", type=int, default=2, help="data exponents per engine shard")
     parser.add_argument("--widths", type=int, nargs="*", default=M_GRID)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--store", type=Path, help="also measure the active fraction of g on a trained store")
+    parser.add_argument("--fractions-only", action="store_true", help="with --store: skip the timings")
     args = parser.parse_args()
+    if args.fractions_only:
+        print_active_fractions(active_fractions(args.store))
+        return
 
     torch.manual_seed(0)
     cpu = args.device == "cpu"
@@ -161,6 +218,9 @@ def main() -> None:
         f"projected full paper grid (E2+E3, {PAPER_GRID_MODELS} models × {PAPER_GRID_STEPS} steps) "
         f"on this device: {projected / 3600:.1f} h"
     )
+    fractions = active_fractions(args.store) if args.store else []
+    if fractions:
+        print_active_fractions(fractions)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         record = {
@@ -172,6 +232,7 @@ def main() -> None:
             "rows": rows,
             "grid": grid,
             "projected_paper_grid_s": projected,
+            "active_fractions": fractions,
         }
         args.json.write_text(json.dumps(record, indent=2))
 

@@ -242,7 +242,12 @@ class Shard:
 
 
 def make_shards(runs: list[RunParams], max_models: int) -> list[Shard]:
-    """Group runs by shard key (first-seen order), keep runs of one data stream adjacent, chunk."""
+    """Group runs by shard key (first-seen order), keep runs of one data stream adjacent, chunk.
+
+    The shards are then ordered by the first data stream they hold (stable), so when shards are smaller
+    than a shape group, every width of the first stream trains before the second stream starts: a sweep
+    stopped part-way holds whole loss-vs-m curves to fit, not every stream at the small widths only.
+    """
     if max_models < 1:
         raise ValueError(f"max_models must be ≥ 1, got {max_models!r}")
     groups: dict[tuple[Any, ...], list[RunParams]] = {}
@@ -260,7 +265,10 @@ def make_shards(runs: list[RunParams], max_models: int) -> list[Shard]:
             head = chunk[0]
             digest = _digest([r.run_id for r in chunk], 10)
             shards.append(Shard(f"n{head.n}-m{head.m}-{digest}", chunk))
-    return shards
+    stream_rank: dict[tuple[str, int], int] = {}
+    for run in runs:
+        stream_rank.setdefault((run.data_key, run.seed), len(stream_rank))
+    return sorted(shards, key=lambda shard: stream_rank[(shard.runs[0].data_key, shard.runs[0].seed)])
 
 
 def _check_architecture(config: SweepConfig) -> None:
