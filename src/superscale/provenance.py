@@ -37,7 +37,7 @@ def _git_revision() -> str:
 
 def versions() -> dict[str, str]:
     """Package, torch and python versions and the git revision, recorded with every run."""
-    from superscale import __version__
+    from superscale._version import __version__
 
     return {
         schema.SUPERSCALE_VERSION: __version__,
