@@ -68,3 +68,23 @@ def test_split_follows_the_on_fractions() -> None:
 def test_unknown_backward_is_refused() -> None:
     with pytest.raises(ValueError, match="backward must be one of"):
         TiedToyModel(N, M, backward="fast")
+
+
+def test_warm_start_continues_from_given_parameters() -> None:
+    """initial_params replaces the seed's initialisation (in `models` order, whatever the stream order)."""
+    from superscale.engine import ModelSpec, ShardSpec, train_shard
+
+    models = [
+        ModelSpec(power_law_probs(N, a), gamma=-0.5, lr_W=0.01, lr_b=0.01, seed=s, data_key=f"a={a}")
+        for a, s in ((1.0, 0), (0.5, 1), (1.0, 2))
+    ]
+    start = _params(7)
+    zero_lr = [ModelSpec(m.probs, m.gamma, 0.0, 0.0, m.seed, m.data_key) for m in models]
+    spec = ShardSpec(N, M, zero_lr, batch=16, steps=3, warmup_steps=1, initial_params=start)
+    result = train_shard(spec)
+    torch.testing.assert_close(result.params["W"], start["W"], rtol=0, atol=0)
+    torch.testing.assert_close(result.params["b"], start["b"], rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r"initial_params\['W'\] must have shape"):
+        train_shard(
+            ShardSpec(N, M, zero_lr, batch=16, steps=3, warmup_steps=1, initial_params={"b": start["b"]})
+        )

@@ -83,6 +83,9 @@ class ShardSpec:
     n_layers: int = 1
     arch_options: dict[str, Any] = field(default_factory=dict)
     chunk_size: int | None = None  # instances per chunk; None: from CHUNK_BYTES
+    # start from these parameters ([inst, ...] per name, in `models` order) instead of each seed's
+    # initialisation: a warm start, e.g. to time or continue trained models (the optimiser starts fresh)
+    initial_params: dict[str, Tensor] | None = None
 
     def validate(self) -> None:
         """Raise ValueError naming the argument and the value for anything the engine cannot train."""
@@ -197,7 +200,19 @@ def train_shard(spec: ShardSpec, on_step: Callable[[int], None] | None = None) -
     if sparse is None:
         sparse = max(float(s.probs.sum()) for s in streams) <= SPARSE_MAX_DENSITY_FRACTION * spec.n
 
-    initial = arch.init_params([model.seed for model in models])
+    if spec.initial_params is None:
+        initial = arch.init_params([model.seed for model in models])
+    else:
+        expected = arch.init_params([0])
+        initial = {}
+        for name, like in expected.items():
+            given = spec.initial_params.get(name)
+            if given is None or tuple(given.shape) != (len(models), *like.shape[1:]):
+                shape = None if given is None else tuple(given.shape)
+                raise ValueError(
+                    f"initial_params[{name!r}] must have shape {(len(models), *like.shape[1:])}, got {shape}"
+                )
+            initial[name] = given[torch.tensor(order)]
     params = {k: v.to(device=device, dtype=spec.dtype) for k, v in initial.items()}
     f64 = {"dtype": torch.float64, "device": device}
     optimiser = SignedAdamW(
