@@ -119,28 +119,55 @@ def _fits(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def synthetic_data(with_llm: bool = True) -> FigureData:
-    """A store of the four toy experiments in miniature, plus the shipped LLM tables."""
+def _curves(runs: pd.DataFrame, steps: int = 1000, every: int = 50) -> pd.DataFrame:
+    """Loss every `every` steps, decaying to each run's final loss: L(s) = L_final (1 + 5 e^{-s/200})."""
+    step = np.arange(0, steps + 1, every)
+    return pd.DataFrame(
+        {
+            schema.RUN_ID: np.repeat(runs[schema.RUN_ID].to_numpy(), step.size),
+            schema.STEP: np.tile(step, len(runs)),
+            schema.LOSS: np.concatenate(
+                [loss * (1 + 5 * np.exp(-step / 200)) for loss in runs[schema.FINAL_LOSS]]
+            ),
+        }
+    )
+
+
+def synthetic_data(
+    with_llm: bool = True,
+    n: int = E2_N,
+    gammas: tuple[float, ...] = E2_GAMMAS,
+    alphas: tuple[float, ...] = E2_ALPHAS,
+    widths: tuple[int, ...] = E2_WIDTHS,
+    wide_widths: tuple[int, ...] = (25, 30, 40),
+    large_n: int = 512,
+    large_scale: float = 40.0,
+) -> FigureData:
+    """A store of the four toy experiments in miniature, plus the shipped LLM tables.
+
+    E2 (α scan) is `alphas` × `gammas` × `widths` at n features; E4 (every m²/2 > n) `wide_widths` at γ = −1;
+    E3 three densities at α = 1 with the smallest and largest γ; E1 three families at n = `large_n` with
+    exponential scale `large_scale`. Every run has a loss curve.
+    """
     rows = []
-    for alpha in E2_ALPHAS:
-        probs = _power_probs(E2_N, alpha)
-        rows += [
-            _run_row("e2", "power", E2_N, m, g, probs, alpha=alpha) for g in E2_GAMMAS for m in E2_WIDTHS
-        ]
+    for alpha in alphas:
+        probs = _power_probs(n, alpha)
+        rows += [_run_row("e2", "power", n, m, g, probs, alpha=alpha) for g in gammas for m in widths]
     for alpha in (1.0, 1.5, 2.0):  # E4: every width has m²/2 > n
-        probs = _power_probs(E2_N, alpha)
-        rows += [_run_row("e4", "power", E2_N, m, -1.0, probs, alpha=alpha) for m in (25, 30, 40)]
+        probs = _power_probs(n, alpha)
+        rows += [_run_row("e4", "power", n, m, -1.0, probs, alpha=alpha) for m in wide_widths]
     for density in (1.0, 2.5, 4.0):  # E3
-        probs = _power_probs(E2_N, 1.0, density)
+        probs = _power_probs(n, 1.0, density)
         rows += [
-            _run_row("e3", "power", E2_N, m, g, probs, alpha=1.0, density=density)
-            for g in (-1.0, 0.5556)
+            _run_row("e3", "power", n, m, g, probs, alpha=1.0, density=density)
+            for g in (min(gammas), max(gammas))
             for m in (10, 25, 63)
         ]
-    n1 = 512  # E1
+    n1 = large_n  # E1
+    decay = np.exp(-np.arange(n1) / large_scale)
     families = {
         ("power", 1.2, math.nan): _power_probs(n1, 1.2),
-        ("exponential", math.nan, 40.0): np.exp(-np.arange(n1) / 40.0) / np.exp(-np.arange(n1) / 40.0).sum(),
+        ("exponential", math.nan, large_scale): decay / decay.sum(),
         ("linear", math.nan, math.nan): np.arange(n1, 0, -1) / np.arange(n1, 0, -1).sum(),
     }
     for (family, alpha, scale), probs in families.items():
@@ -155,6 +182,7 @@ def synthetic_data(with_llm: bool = True) -> FigureData:
         runs=runs,
         metrics=metrics,
         fits=_fits(runs),
+        curves=_curves(runs),
         norms={r[schema.RUN_ID]: r["_norms"] for r in rows},
         probs={r[schema.RUN_ID]: r["_probs"] for r in rows},
         config={"name": "synthetic"},

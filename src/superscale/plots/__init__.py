@@ -3,6 +3,11 @@
 Every function takes a `FigureData` and returns a Figure, or raises `MissingData` saying which runs
 it lacks. `FIGURES` lists them all, in paper order, with the report section each belongs to; the
 report iterates it, so a new figure is one entry here.
+
+Captions: each function attaches a caption computed from the data it drew (`captions.set_caption`); the
+first paragraph of its docstring is a static fallback that states nothing the data could contradict, and its
+"In the paper: …" paragraph is the paper's description. `FigureSpec.caption_for(fig)` returns both as a
+`Caption` (`.drawn`, `.paper`, `.text()`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
+from superscale.plots.captions import Caption, caption_of, set_caption
 from superscale.plots.data import FigureData, LLMData, MissingData, WidthFit
 from superscale.plots.density import fig14a, fig14b, fig15
 from superscale.plots.exponents import fig4b, fig5e, fig9a, fig9b, fig10, fig18
@@ -20,6 +26,7 @@ from superscale.plots.geometry import fig3a, fig5a, fig5b, fig5c, fig5d, fig7, f
 from superscale.plots.llm import fig6a, fig6b, fig19, fig20, fig21, fig22, fig23a, fig23b
 from superscale.plots.loss import fig1b, fig1d, fig4a, fig8b
 from superscale.plots.style import figure_bytes, save_figure
+from superscale.plots.training import loss_curves
 
 # report sections (the keys the report's section builders ask for)
 LARGE = "large"  # E1: frequency families × {strong, weak} (Figs. 1, 7, 8, 9a)
@@ -35,16 +42,38 @@ class FigureSpec:
     name: str  # "fig1d": file stem in report/figures/
     label: str  # "Fig. 1d"
     section: str
-    caption: str  # what the figure shows, from the function's docstring
+    caption: str  # static fallback: the first paragraph of the function's docstring (data-free)
     draw: Callable[[FigureData], Figure]
+    paper_note: str = ""  # the docstring's "In the paper: …" paragraph, without that prefix
+
+    def caption_for(self, fig: Figure) -> Caption:
+        """The caption of a figure this spec drew: the one computed from its data (the static one for a
+        figure that attached none) with the paper note."""
+        attached = caption_of(fig)
+        return Caption(attached.drawn if attached is not None else self.caption, self.paper_note)
 
 
-def _spec(func: Callable[[FigureData], Figure], section: str) -> FigureSpec:
+PAPER_NOTE_PREFIX = "In the paper:"
+
+
+def _paper_note(doc: str) -> str:
+    """The paragraph of `doc` starting with 'In the paper:', joined into one line, prefix removed."""
+    for paragraph in doc.split("\n\n"):
+        text = " ".join(line.strip() for line in paragraph.strip().splitlines())
+        if text.startswith(PAPER_NOTE_PREFIX):
+            return text.removeprefix(PAPER_NOTE_PREFIX).strip()
+    return ""
+
+
+def _spec(func: Callable[[FigureData], Figure], section: str, label: str | None = None) -> FigureSpec:
     name = func.__name__
-    label = "Fig. " + name.removeprefix("fig")
-    doc = (func.__doc__ or "").strip().split("\n")[0]
-    caption = doc.split(":", 1)[1].strip() if ":" in doc else doc
-    return FigureSpec(name=name, label=label, section=section, caption=caption, draw=func)
+    label = label or "Fig. " + name.removeprefix("fig")
+    full = (func.__doc__ or "").strip()
+    doc = " ".join(line.strip() for line in full.split("\n\n")[0].splitlines())
+    caption = doc.split(":", 1)[1].strip() if doc.startswith(label + ":") else doc
+    return FigureSpec(
+        name=name, label=label, section=section, caption=caption, draw=func, paper_note=_paper_note(full)
+    )
 
 
 FIGURES: list[FigureSpec] = [
@@ -71,6 +100,7 @@ FIGURES: list[FigureSpec] = [
     _spec(fig16, ALPHA_SCAN),
     _spec(fig17, ALPHA_SCAN),
     _spec(fig18, ALPHA_SCAN),
+    _spec(loss_curves, ALPHA_SCAN, label="Loss curves"),
     _spec(fig14a, DENSITY),
     _spec(fig14b, DENSITY),
     _spec(fig15, DENSITY),
@@ -103,11 +133,13 @@ __all__ = [
     "FIGURES_BY_NAME",
     "LARGE",
     "LLM",
+    "Caption",
     "FigureData",
     "FigureSpec",
     "LLMData",
     "MissingData",
     "WidthFit",
+    "caption_of",
     "draw",
     "fig1b",
     "fig1d",
@@ -144,5 +176,7 @@ __all__ = [
     "fig23a",
     "fig23b",
     "figure_bytes",
+    "loss_curves",
     "save_figure",
+    "set_caption",
 ]

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from superscale import schema
+from superscale import schema, theory
+from superscale.plots import paper_settings as ps
 from superscale.plots import paper_values as pv
+from superscale.plots.captions import Choice, grid_text, plural, set_caption, stand_in_text, where_text
 from superscale.plots.data import (
     FigureData,
     MissingData,
@@ -27,25 +29,30 @@ from superscale.plots.data import (
 )
 from superscale.plots.lines import draw_fit_line, draw_width_series
 from superscale.plots.style import (
-    GAMMA_CMAP,
     LLM_COLOR,
-    add_colorbar,
     axis_label,
     distribution_label,
     fmt,
     fmt_pm,
+    gamma_palette,
     geometric_anchor,
     guide_line,
     identity_line,
     new_figure,
     note,
     set_loglog,
-    value_colors,
     value_label,
 )
 
-WEAK_GAMMA = 0.1  # the paper's weak-regime γ for the large models (Fig. 1b)
-STRONG_GAMMA = -1.0  # the paper's strong-regime γ (Fig. 1d)
+WEAK_GAMMA = ps.LARGE_WEAK_GAMMA  # the paper's weak-regime γ for the large models (Fig. 1b)
+STRONG_GAMMA = ps.LARGE_STRONG_GAMMA  # the paper's strong-regime γ (Fig. 1d)
+PREDICTED_EQ14 = "predicted_eq14"  # Fig. 4a's x: (4/3) T(φ_{1/2}), eq. 14's integral estimate
+EQ14_LABEL = r"predicted loss $\frac{4}{3}\,T(\phi_{1/2})$ (eq. 14)"
+
+
+def regime_choice(regime: str, gamma: float) -> Choice:
+    """The γ drawn for `regime` beside the paper's (0.1 weak, −1 strong: the large models' settings)."""
+    return Choice(schema.GAMMA, WEAK_GAMMA if regime == "weak" else STRONG_GAMMA, gamma)
 
 
 def regime_runs(
@@ -83,7 +90,9 @@ def loss_vs_width(data: FigureData, regime: str, figure: str) -> Figure:
     fig, axes = new_figure(width=6.4, height=4.6)
     ax = axes[0, 0]
     paper_lines = []
-    for index, dist in enumerate(distributions(runs)):
+    fitted = []
+    dists = distributions(runs)
+    for index, dist in enumerate(dists):
         sub = of_distribution(runs, dist)
         agg = mean_over_seeds(sub, [schema.M_HIDDEN], schema.FINAL_LOSS)
         fit = fit_for(fits, sub.iloc[0].to_dict())
@@ -92,6 +101,7 @@ def loss_vs_width(data: FigureData, regime: str, figure: str) -> Figure:
         if fit is not None:
             label += f": α_m = {fmt_pm(fit[schema.EXPONENT], fit.get(schema.EXPONENT_SE))}"
             draw_fit_line(ax, agg[schema.M_HIDDEN], agg["value"], fit.to_dict(), color)
+            fitted.append(label + _window_text(fit))
         draw_width_series(ax, agg[schema.M_HIDDEN], agg["value"], agg["spread"], label, color)
         paper = _paper_exponent(dist)
         if regime == "strong" and paper is not None:
@@ -101,13 +111,18 @@ def loss_vs_width(data: FigureData, regime: str, figure: str) -> Figure:
             guide_line(
                 ax, agg[schema.M_HIDDEN], -(dist[1] - 1), anchor, f"slope −(α − 1) = {fmt(1 - dist[1])}", "--"
             )
+    drawn = pd.concat([of_distribution(runs, d) for d in dists])
     ms = runs[schema.M_HIDDEN].to_numpy(dtype=float)
+    llm_points = 0
+    boxed = ""
     if regime == "strong":
         losses = runs[schema.FINAL_LOSS].to_numpy(dtype=float)
         guide_line(ax, ms, -1.0, geometric_anchor(ms, losses), "slope −1 (theory)")
-        _draw_llm_points(ax, data)
+        llm_points = _draw_llm_points(ax, data)
         if paper_lines:
             note(ax, "paper α_m, n = 10240:\n" + "\n".join(paper_lines))
+            families = plural(len(paper_lines), "family", "families")
+            boxed = f" Boxed: the paper's α_m for the {families} matching its own."
     set_loglog(ax)
     ax.set_xlabel(axis_label(schema.M_HIDDEN))
     ax.set_ylabel(axis_label(schema.FINAL_LOSS))
@@ -117,14 +132,35 @@ def loss_vs_width(data: FigureData, regime: str, figure: str) -> Figure:
         fontsize=9,
     )
     ax.legend(fontsize=7, loc="upper right")
+    text = (
+        f"Final loss against m in {word} superposition at {value_label(schema.GAMMA, gamma)}: "
+        f"{plural(len(drawn), 'run')} of {plural(len(dists), 'frequency family', 'frequency families')} "
+        f"({', '.join(distribution_label(*d) for d in dists)}); "
+        f"{grid_text(drawn, [schema.M_HIDDEN])}{where_text(drawn)}. "
+    )
+    text += (
+        f"Log–log fits drawn for {len(fitted)}: {'; '.join(fitted)}."
+        if fitted
+        else "No α_m fit of these groups in fits.parquet."
+    )
+    if llm_points and data.llm is not None:
+        text += f" Grey: {plural(llm_points, 'LLM point')} (L − L\\m, {data.llm.losses_source})."
+    stand_in = stand_in_text([regime_choice(regime, gamma)])
+    set_caption(fig, f"{text}{boxed} {stand_in}")
     return fig
 
 
-def _draw_llm_points(ax, data: FigureData) -> None:
-    """Fig. 1d's grey LLM points: L − L_\\m against m from the shared-exponent width fit."""
+def _window_text(fit: pd.Series) -> str:
+    """' (widths: skip_first=2)' when the stored fit used a window of the widths, else ''."""
+    window = fit.get(schema.FIT_WINDOW)
+    return f" (widths: {window})" if isinstance(window, str) and window and window != "all" else ""
+
+
+def _draw_llm_points(ax, data: FigureData) -> int:
+    """Fig. 1d's grey LLM points: L − L_\\m against m from the shared-exponent width fit; how many."""
     llm = data.llm
     if llm is None or llm.losses is None or llm.width_fit is None:
-        return
+        return 0
     from superscale.plots.llm import loss_minus_offset
 
     table = loss_minus_offset(llm.losses, llm.width_fit)
@@ -136,60 +172,132 @@ def _draw_llm_points(ax, data: FigureData) -> None:
         color=LLM_COLOR,
         label=f"LLMs, L − L\\m ({llm.losses_source})",
     )
+    return int(keep.sum())
 
 
 def fig1b(data: FigureData) -> Figure:
-    """Fig. 1b: weak regime (γ > 0) loss vs m per frequency family; not a clean power law in general."""
+    """Fig. 1b: weak-regime (γ > 0) final loss against m per frequency family, log–log, with the fits.
+
+    In the paper: γ = 0.1, n = 10240, m = 8–1024 for linear, power (α = 1.2) and exponential (τ = 400)
+    frequencies; the losses stay within about 0.3–1.3 and are not power laws in general (the power-law
+    case is non-monotone at small m).
+    """
     return loss_vs_width(data, "weak", "Fig. 1b")
 
 
 def fig1d(data: FigureData) -> Figure:
-    """Fig. 1d: strong regime (γ < 0) loss vs m, α_m ≈ 1 for every family; LLM points in grey."""
+    """Fig. 1d: strong-regime (γ < 0) final loss against m per frequency family, log–log, with the fits,
+    a slope −1 guide and the LLM points in grey.
+
+    In the paper: γ = −1, n = 10240, m = 8–1024; α_m = 1.01 ± 0.05 (exponential, all widths),
+    1.0 ± 0.1 (power, from the 3rd width) and 0.89 ± 0.05 (linear, from the 3rd width); the LLMs'
+    L − L_\\m falls with slope 0.91 ± 0.04.
+    """
     return loss_vs_width(data, "strong", "Fig. 1d")
 
 
-def _actual_vs_predicted(frame: pd.DataFrame, figure: str, color_by: str) -> Figure:
-    """Final loss against the weak-regime prediction (4/3) Σ_{i>φn} p_i with the y = x line."""
-    require_columns(frame, [schema.PREDICTED_WEAK_LOSS], figure, "metrics.parquet (run `superscale analyze`)")
-    frame = frame[(frame[schema.PREDICTED_WEAK_LOSS] > 0) & (frame[schema.FINAL_LOSS] > 0)]
+def eq14_prediction(frame: pd.DataFrame) -> np.ndarray:
+    """Fig. 4a's x for each run: (4/3) T(φ_{1/2}), the integral estimate of eq. 14 (App. D.5) at the run's
+    measured φ_{1/2}, n and α; NaN where it is undefined (φ_{1/2} = 0, where T diverges, or no α)."""
+    out = np.full(len(frame), np.nan)
+    for i, (phi, n, alpha) in enumerate(
+        zip(frame[schema.PHI_HALF], frame[schema.N_FEATURES], frame[schema.ALPHA], strict=True)
+    ):
+        if np.isfinite(phi) and 0 < phi <= 1 and np.isfinite(alpha) and n >= 2:
+            out[i] = theory.predicted_weak_loss_integral(float(phi), int(n), float(alpha))
+    return out
+
+
+def _median_ratio(frame: pd.DataFrame, x: str) -> str:
+    """'median L / prediction = 1.02 over the 12 runs at γ > 0' (the regime the prediction is for)."""
+    weak = frame[frame[schema.GAMMA] > 0]
+    weak = weak[weak[x] > 0]
+    if weak.empty:
+        return "No run at γ > 0, the regime the prediction is for."
+    ratio = float(np.median(weak[schema.FINAL_LOSS] / weak[x]))
+    return f"Median L / prediction over the {plural(len(weak), 'run')} at γ > 0: {fmt(ratio)}."
+
+
+def fig4a(data: FigureData) -> Figure:
+    """Fig. 4a: final loss of the α-scan runs against the weak-superposition prediction (4/3) T(φ_{1/2})
+    of eq. 14, on linear axes with the y = x line, one colour per γ.
+
+    In the paper: all small models (n = 1000, 17 α × 10 γ × 6 m) coloured by γ; the x-axis is eq. 14's
+    (4/3) T(φ_{1/2}), reaching about 1.3; the points follow y = x for γ > 0 (weak superposition).
+    """
+    scan = power_scan(done_runs(data), "Fig. 4a")
+    require_columns(scan, [schema.PHI_HALF], "Fig. 4a", "metrics.parquet (run `superscale analyze`)")
+    scan = scan.assign(**{PREDICTED_EQ14: eq14_prediction(scan)})
+    frame = scan[np.isfinite(scan[PREDICTED_EQ14]) & np.isfinite(scan[schema.FINAL_LOSS])]
+    if frame.empty:
+        raise MissingData("Fig. 4a needs runs with φ_{1/2} > 0 (eq. 14 diverges at 0); this store has none.")
+    fig, axes = new_figure(width=5.8, height=4.6)
+    ax = axes[0, 0]
+    colors = gamma_palette(frame[schema.GAMMA])
+    for gamma, sub in frame.groupby(schema.GAMMA):
+        ax.scatter(
+            sub[PREDICTED_EQ14],
+            sub[schema.FINAL_LOSS],
+            s=12,
+            color=colors[float(gamma)],
+            label=f"{value_label(schema.GAMMA, float(gamma))} ({len(sub)})",
+        )
+    top = float(np.nanmax(np.r_[frame[PREDICTED_EQ14], frame[schema.FINAL_LOSS]]))
+    identity_line(ax, np.array([0.0, top]))
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(EQ14_LABEL)
+    ax.set_ylabel(axis_label(schema.FINAL_LOSS))
+    ax.set_title(f"Fig. 4a: actual vs weak-superposition prediction ({context_line(frame)})", fontsize=9)
+    ax.legend(fontsize=6, ncol=2 if frame[schema.GAMMA].nunique() > 5 else 1, loc="upper left")
+    dropped = len(scan) - len(frame)
+    text = (
+        f"Final loss L against (4/3) T(φ_{{1/2}}) of eq. 14 for {plural(len(frame), 'run')}: "
+        f"{grid_text(frame, [schema.GAMMA, schema.ALPHA, schema.M_HIDDEN])}{where_text(frame)}; "
+        f"one colour per γ, dashed y = x. {_median_ratio(frame, PREDICTED_EQ14)}"
+    )
+    if dropped:
+        text += f" Left out: {plural(dropped, 'run')} with φ_{{1/2}} = 0, where eq. 14 diverges."
+    return set_caption(fig, text)
+
+
+def fig8b(data: FigureData) -> Figure:
+    """Fig. 8b: weak-regime final loss against the exact-sum prediction (4/3) Σ_{i ≥ φn} p_i per
+    frequency family, log–log, with the y = x line.
+
+    In the paper: the large models (n = 10240) at γ = 0.1, with the exact discrete sum; qualitative
+    agreement.
+    """
+    runs, gamma = regime_runs(data, "weak", "Fig. 8b", min_widths=1)
+    figure = "Fig. 8b"
+    require_columns(runs, [schema.PREDICTED_WEAK_LOSS], figure, "metrics.parquet (run `superscale analyze`)")
+    frame = runs[(runs[schema.PREDICTED_WEAK_LOSS] > 0) & (runs[schema.FINAL_LOSS] > 0)]
     if frame.empty:
         raise MissingData(f"{figure} needs runs with a positive predicted loss; this store has none.")
     fig, axes = new_figure(width=5.6, height=4.6)
     ax = axes[0, 0]
-    if color_by == schema.GAMMA:
-        norm, cmap = value_colors(frame[schema.GAMMA], GAMMA_CMAP)
+    dists = distributions(frame)
+    for index, dist in enumerate(dists):
+        sub = of_distribution(frame, dist)
         ax.scatter(
-            frame[schema.PREDICTED_WEAK_LOSS],
-            frame[schema.FINAL_LOSS],
-            c=cmap(norm(frame[schema.GAMMA])),
-            s=12,
+            sub[schema.PREDICTED_WEAK_LOSS],
+            sub[schema.FINAL_LOSS],
+            s=16,
+            color=f"C{index}",
+            label=distribution_label(*dist),
         )
-        add_colorbar(fig, ax, norm, cmap, schema.GAMMA)
-    else:
-        for index, dist in enumerate(distributions(frame)):
-            sub = of_distribution(frame, dist)
-            ax.scatter(
-                sub[schema.PREDICTED_WEAK_LOSS],
-                sub[schema.FINAL_LOSS],
-                s=16,
-                color=f"C{index}",
-                label=distribution_label(*dist),
-            )
     identity_line(ax, np.concatenate([frame[schema.PREDICTED_WEAK_LOSS], frame[schema.FINAL_LOSS]]))
     set_loglog(ax)
     ax.set_xlabel(axis_label(schema.PREDICTED_WEAK_LOSS))
     ax.set_ylabel(axis_label(schema.FINAL_LOSS))
     ax.set_title(f"{figure}: actual vs weak-superposition prediction ({context_line(frame)})", fontsize=9)
     ax.legend(fontsize=7)
-    return fig
-
-
-def fig4a(data: FigureData) -> Figure:
-    """Fig. 4a: every α-scan run's loss against (4/3)·T(φ_{1/2}), coloured by γ; agreement for γ > 0."""
-    return _actual_vs_predicted(power_scan(done_runs(data), "Fig. 4a"), "Fig. 4a", schema.GAMMA)
-
-
-def fig8b(data: FigureData) -> Figure:
-    """Fig. 8b: weak-regime large models, loss against (4/3) Σ_{i ≥ φn} p_i per family."""
-    runs, _ = regime_runs(data, "weak", "Fig. 8b", min_widths=1)
-    return _actual_vs_predicted(runs, "Fig. 8b", schema.FAMILY)
+    drawn = pd.concat([of_distribution(frame, d) for d in dists])
+    text = (
+        f"Final loss L against the exact sum (4/3) Σ_{{i ≥ φn}} p_i for {plural(len(drawn), 'run')} at "
+        f"{value_label(schema.GAMMA, gamma)}: {', '.join(distribution_label(*d) for d in dists)}; "
+        f"{grid_text(drawn, [schema.M_HIDDEN])}{where_text(drawn)}; dashed y = x. "
+    )
+    ratio = float(np.median(drawn[schema.FINAL_LOSS] / drawn[schema.PREDICTED_WEAK_LOSS]))
+    text += f"Median L / prediction: {fmt(ratio)}."
+    return set_caption(fig, f"{text} {stand_in_text([regime_choice('weak', gamma)])}")
