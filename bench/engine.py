@@ -72,24 +72,57 @@ def forward_floor_seconds(m: int, device: str, repeats: int = 20) -> float:
     return (time.perf_counter() - start) / (4 * repeats)
 
 
+def trained_models(store: Path, m: int) -> tuple[list[ModelSpec], dict[str, torch.Tensor]] | None:
+    """The finished runs of width m in a (possibly still running) store, with their final weights."""
+    import pandas as pd
+    from safetensors.torch import load_file
+
+    shards = sorted((store / "shards").glob(f"n{N}-m{m}-*.runs.parquet"))
+    if not shards:
+        return None
+    models, params = [], {"W": [], "b": []}
+    for file in shards:
+        rows = pd.read_parquet(file)
+        weights = load_file(store / "weights" / file.name.replace(".runs.parquet", ".safetensors"))
+        for row in rows.itertuples():
+            probs = power_law_probs(N, float(row.alpha))
+            # at the end of the recipe the learning rate sits at its floor, 5 % of 1e-2
+            lr = 5e-4
+            models.append(ModelSpec(probs, float(row.gamma), lr, lr, int(row.seed), f"alpha={row.alpha}"))
+            for name in params:
+                params[name].append(weights[f"{row.run_id}/{name}"])
+    return models, {name: torch.stack(values) for name, values in params.items()}
+
+
 def engine_model_steps_per_second(
-    m: int, steps: int, burn_in: int, alphas: list[float], device: str, backward: str
+    m: int,
+    steps: int,
+    burn_in: int,
+    alphas: list[float],
+    device: str,
+    backward: str,
+    trained: tuple[list[ModelSpec], dict[str, torch.Tensor]] | None = None,
 ) -> float:
-    """Model-steps/s over the timed steps (after `burn_in` steps of training)."""
+    """Model-steps/s over the timed steps (after `burn_in` steps of training from the paper's
+    initialisation, or from `trained` weights)."""
     models = [
         ModelSpec(power_law_probs(N, a), gamma=g, lr_W=1e-2, lr_b=1e-2, seed=0, data_key=f"alpha={a}")
         for a in alphas
         for g in GAMMAS
     ]
+    initial = None
+    if trained is not None:
+        models, initial = trained
     spec = ShardSpec(
         N,
         m,
         models,
         batch=BATCH,
         steps=burn_in + steps,
-        warmup_steps=2,
+        warmup_steps=0 if trained is not None else 2,
         device=device,
         arch_options={"backward": backward},
+        initial_params=initial,
     )
     marks: list[float] = []
 
@@ -169,6 +202,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--store", type=Path, help="also measure the active fraction of g on a trained store")
     parser.add_argument("--fractions-only", action="store_true", help="with --store: skip the timings")
+    parser.add_argument(
+        "--from-store",
+        action="store_true",
+        help="with --store: time the engines from that store's trained weights (converged models)",
+    )
     args = parser.parse_args()
     if args.fractions_only:
         print_active_fractions(active_fractions(args.store))
@@ -185,17 +223,17 @@ def main() -> None:
     print(header + f" {'floor share':>11}")
     rows = []
     for m in args.widths:
+        trained = trained_models(args.store, m) if args.from_store else None
+        if args.from_store and trained is None:
+            continue
         authors = (
             authors_model_steps_per_second(m, args.authors_steps, GAMMAS[: args.authors_gammas])
             if cpu
             else float("nan")
         )
-        dense = engine_model_steps_per_second(
-            m, args.engine_steps, args.burn_in, alphas, args.device, "dense"
-        )
-        engine = engine_model_steps_per_second(
-            m, args.engine_steps, args.burn_in, alphas, args.device, "auto"
-        )
+        timing = (m, args.engine_steps, args.burn_in, alphas, args.device)
+        dense = engine_model_steps_per_second(*timing, "dense", trained)
+        engine = engine_model_steps_per_second(*timing, "auto", trained)
         floor = forward_floor_seconds(m, args.device)
         row = {"m": m, "authors": authors, "dense": dense, "engine": engine, "floor_share": engine * floor}
         rows.append(row)
