@@ -37,6 +37,12 @@ PAPER_PRESETS = ["paper-e1-large", "paper-e2-alpha", "paper-e3-density", "paper-
         ({"data": [{"family": "linear"}, {"family": "exponential", "scale": -4}]}, "data[1].scale", "-4"),
         ({"lr": {"W": {"base": -0.01}}}, "lr.W.base", "-0.01"),
         ({"execution": {"device": "tpu"}}, "execution.device", "'tpu'"),
+        ({"train": {"warmup_fraction": 1.0}}, "train.warmup_fraction", "1.0"),
+        ({"analysis": {"windows": [{"family": "power", "strat": 2}]}}, "analysis.windows[0].strat", "2"),
+        ({"analysis": {"windows": [{}, {"regime": "mild"}]}}, "analysis.windows[1].regime", "'mild'"),
+        ({"analysis": {"windows": [{"start": -1}]}}, "analysis.windows[0].start", "-1"),
+        ({"analysis": {"windows": [{"last": 0}]}}, "analysis.windows[0].last", "0"),
+        ({"analysis": {"windws": []}}, "analysis.windws", "[]"),
     ],
 )
 def test_errors_name_field_path_and_value(raw: dict, path: str, value: str) -> None:
@@ -57,6 +63,7 @@ def test_errors_name_field_path_and_value(raw: dict, path: str, value: str) -> N
         ({"n": 3, "data": {"family": "custom", "values": [0.5, 0.2]}}, "has 2 probabilities but n = 3"),
         ({"train": {"warmup_steps": 10, "warmup_fraction": 0.1}}, "either `warmup_steps` or"),
         ({"train": {"steps": 50, "warmup_steps": 50}}, "must be < steps"),
+        ({"train": {"steps": [100, 40], "warmup_steps": 50}}, "`warmup_steps` (50) must be < steps (40)"),
     ],
 )
 def test_cross_field_errors(raw: dict, fragment: str) -> None:
@@ -100,6 +107,13 @@ def test_toml_round_trip_is_exact(tmp_path: Path) -> None:
         "model": {"options": {}},
         "lr": {"W": {"base": 0.02, "ref_m": 8, "power": 0.25}},
         "train": {"warmup_steps": 7, "sparse": False},
+        "analysis": {
+            "windows": [
+                {"family": "power", "regime": "strong", "start": 2},
+                {"regime": "weak", "last": 5, "m_min": 16.0},
+                {"family": "exponential"},
+            ]
+        },
     }
     config = parse_config(raw)
     text = dump_toml(config, header="a header\n\nline")
@@ -107,6 +121,8 @@ def test_toml_round_trip_is_exact(tmp_path: Path) -> None:
     again = parse_config_text(text)
     assert again == config
     assert config_hash(again) == config_hash(config)
+    assert "[[analysis.windows]]" in text and again.analysis.windows[1].last == 5
+    assert [r.model_dump(exclude_defaults=True) for r in again.analysis.windows] == raw["analysis"]["windows"]
 
 
 def test_custom_path_is_inlined(tmp_path: Path) -> None:
@@ -123,6 +139,49 @@ def test_hash_ignores_execution_and_meta_only() -> None:
     assert config_hash(base) == config_hash(parse_config({"meta": {"description": "x"}}))
     assert config_hash(base) != config_hash(parse_config({"train": {"steps": 501}}))
     assert config_hash(base) != config_hash(parse_config({"output": {"max_models_per_shard": 7}}))
+    # fit windows change what `analyze` derives, never what was trained: a new window must not retrain
+    windows = {"analysis": {"windows": [{"family": "power", "regime": "strong", "start": 2}]}}
+    assert config_hash(base) == config_hash(parse_config(windows))
+
+
+def test_a_window_rule_selects_by_family_and_regime() -> None:
+    rules = parse_config(
+        {
+            "analysis": {
+                "windows": [
+                    {"family": "power", "regime": "strong", "start": 2},
+                    {"regime": "weak", "last": 1},
+                ]
+            }
+        }
+    ).analysis
+    m = np.array([8.0, 16, 32, 64, 8, 16])
+    assert m[rules.window_for("power", -1.0).mask(m)].tolist() == [32.0, 64.0]  # from the 3rd width
+    assert m[rules.window_for("linear", 0.1).mask(m)].tolist() == [64.0]  # first match: the weak rule
+    assert rules.window_for("linear", -1.0) is None  # no rule: the all-width fit is the recipe fit
+    assert rules.window_for("power", 0.0) is None  # γ = 0 is neither strong nor weak
+
+
+@pytest.mark.parametrize(
+    ("preset", "widths"),
+    [
+        ("paper-e1-large", [8, 16, 32, 64, 128, 256, 512, 1024]),
+        ("paper-e1-large-quick", [8, 16, 32, 64, 128]),
+    ],
+)
+def test_paper_e1_fit_windows_are_the_papers(preset: str, widths: list[int]) -> None:
+    """Strong: exponential all widths, power and linear from the 3rd; weak: power the last 5, others all."""
+    rules = load_preset(preset).analysis
+    m = np.array(widths, dtype=float)
+
+    def kept(family: str, gamma: float) -> list[int]:
+        window = rules.window_for(family, gamma)
+        return widths if window is None else [int(x) for x in m[window.mask(m)]]
+
+    assert kept("exponential", -1.0) == widths
+    assert kept("power", -1.0) == kept("linear", -1.0) == widths[2:]
+    assert kept("power", 0.1) == widths[-5:]
+    assert kept("exponential", 0.1) == kept("linear", 0.1) == widths
 
 
 def test_every_preset_loads_and_round_trips() -> None:

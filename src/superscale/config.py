@@ -25,9 +25,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from superscale.fit.window import FitWindow
 from superscale.tomlwrite import dump_toml_table
 
 __all__ = [
+    "AnalysisConfig",
     "DataConfig",
     "ExecutionConfig",
     "LRConfig",
@@ -37,6 +39,7 @@ __all__ = [
     "OutputConfig",
     "SweepConfig",
     "TrainConfig",
+    "WindowRule",
     "config_hash",
     "dump_toml",
     "load_config",
@@ -201,7 +204,7 @@ class TrainConfig(_Strict):
     batch: AxisInt = 256
     steps: AxisInt = 500
     warmup_steps: int | None = Field(default=None, ge=0)
-    warmup_fraction: float | None = Field(default=None, ge=0, lt=1)  # warm-up = int(fraction · steps)
+    warmup_fraction: float | None = Field(default=None, ge=0, lt=1)  # warm-up = int(fraction · steps) < steps
     lr_floor: float = Field(default=0.05, ge=0, le=1)
     loss_scale: float = Field(default=1.0, gt=0)  # backward multiplier (E1 code: 100)
     final_window: int = Field(default=100, ge=1)  # final loss = mean of the last `final_window` step losses
@@ -269,6 +272,45 @@ class MetaConfig(_Strict):
     expected_gpu_minutes: float | None = None
 
 
+class WindowRule(_Strict):
+    """The widths the α_m fits of matching groups use (the paper fits its large models in windows).
+
+    Selectors: `family` and `regime` ("strong": γ < 0, "weak": γ > 0), None matching any. Window: keep
+    m_min ≤ m ≤ m_max, start at the `start`-th width (0-based, the authors' notebook's `starts`), keep the
+    `last` k widths; every field unset means all widths.
+    """
+
+    family: Literal["power", "exponential", "linear", "custom"] | None = None
+    regime: Literal["strong", "weak"] | None = None
+    start: int = Field(default=0, ge=0)
+    last: int | None = Field(default=None, ge=1)
+    m_min: float | None = Field(default=None, gt=0)
+    m_max: float | None = Field(default=None, gt=0)
+
+    def matches(self, family: str, gamma: float) -> bool:
+        if self.family is not None and family != self.family:
+            return False
+        return self.regime is None or (gamma < 0 if self.regime == "strong" else gamma > 0)
+
+    def window(self) -> FitWindow:
+        return FitWindow(m_min=self.m_min, m_max=self.m_max, skip_first=self.start, last=self.last)
+
+
+class AnalysisConfig(_Strict):
+    """How `superscale analyze` fits α_m: window rules, the first matching one applies to a group.
+
+    Every group gets its all-width fit as well (fit_scope "all"); a group no rule matches gets the
+    all-width fit as its "recipe" fit too.
+    """
+
+    windows: list[WindowRule] = Field(default_factory=list)
+
+    def window_for(self, family: str, gamma: float) -> FitWindow | None:
+        """The window of the first rule matching (family, γ), None if no rule does."""
+        rule = next((r for r in self.windows if r.matches(family, gamma)), None)
+        return None if rule is None else rule.window()
+
+
 class SweepConfig(_Strict):
     """A whole sweep. Defaults train 6 models of n = 100 in seconds on a CPU."""
 
@@ -284,6 +326,7 @@ class SweepConfig(_Strict):
     output: OutputConfig = Field(default_factory=OutputConfig)
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     meta: MetaConfig = Field(default_factory=MetaConfig)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
 
     @field_validator("n", "m")
     @classmethod
@@ -402,10 +445,14 @@ def config_dict(config: SweepConfig) -> dict[str, Any]:
 
 
 def config_hash(config: SweepConfig) -> str:
-    """Hash of what determines the stored results: everything but `execution` and `meta`."""
+    """Hash of what determines the trained runs: everything but `execution`, `meta` and `analysis`.
+
+    `analysis` (the fit windows) is left out because it only changes what `superscale analyze` derives
+    from the runs: a new window must refit, never retrain (`analyze` keys its fits on the window instead).
+    """
     raw = config_dict(config)
-    raw.pop("execution", None)
-    raw.pop("meta", None)
+    for derived_only in ("execution", "meta", "analysis"):
+        raw.pop(derived_only, None)
     blob = json.dumps(raw, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -283,11 +283,17 @@ class StoreWriter:
     # config -------------------------------------------------------------------------------------
     def _prepare(self, force: bool) -> None:
         sweep_file = self.path / schema.SWEEP_FILE
+        header = f"superscale sweep {self.config.name!r}, config hash {self.hash}"
         if sweep_file.is_file():
             try:
-                old_hash = config_hash(load_config(sweep_file))
+                stored: SweepConfig | None = load_config(sweep_file)
             except ValueError:
-                old_hash = "<unreadable>"
+                stored = None
+            old_hash = "<unreadable>" if stored is None else config_hash(stored)
+            if old_hash == self.hash and stored is not None and stored.analysis != self.config.analysis:
+                # new fit windows (outside the hash): the runs stay valid, `analyze` refits with these
+                updated = stored.model_copy(update={"analysis": self.config.analysis})
+                write_bytes_atomic(dump_toml(updated, header).encode(), sweep_file)
             if old_hash != self.hash:
                 if not force:
                     raise ValueError(
@@ -302,7 +308,6 @@ class StoreWriter:
                 )
             self._wipe()
         self._remove_temp_files()
-        header = f"superscale sweep {self.config.name!r}, config hash {self.hash}"
         if not sweep_file.is_file():
             write_bytes_atomic(dump_toml(self.config, header).encode(), sweep_file)
 
