@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from superscale import schema, theory
 from superscale.analyze import (
+    CONVERGENCE_COLUMNS,
     LOGLOG,
     METRIC_COLUMNS,
     OFFSET_KIND,
@@ -60,7 +61,9 @@ def test_metrics_are_the_metric_functions_of_each_run(analysed: tuple[Path, Anal
     store = open_store(store_dir)
     assert result.n_metrics_computed == len(store.runs) == 16
     table = pd.read_parquet(store_dir / schema.METRICS_FILE)
-    assert list(table.columns) == [schema.RUN_ID, *METRIC_COLUMNS]
+    assert list(table.columns) == [schema.RUN_ID, *METRIC_COLUMNS, *CONVERGENCE_COLUMNS]
+    # 60 steps logged at 5 points leave one point in the last 10 %: convergence cannot be told
+    assert table[schema.CONVERGED].isna().all() and table[schema.LOSS_REL_CHANGE].isna().all()
     assert set(table[schema.RUN_ID]) == set(store.runs[schema.RUN_ID])
     run_id = table[schema.RUN_ID].iloc[5]
     probs = store.feature_probs(run_id)
@@ -80,11 +83,20 @@ def test_fits_are_one_row_per_group_and_kind(analysed: tuple[Path, AnalysisResul
     assert result.n_groups_fitted == 4
     pd.testing.assert_frame_equal(fits, pd.read_parquet(store_dir / schema.FITS_FILE))
     assert set(fits[schema.FIT_KIND]) == {LOGLOG, OFFSET_KIND}
-    assert len(fits[fits[schema.FIT_KIND] == LOGLOG]) == 4  # 2 gammas × 2 alphas
+    assert set(fits[schema.FIT_SCOPE]) == {schema.SCOPE_ALL, schema.SCOPE_RECIPE}
+    loglog = fits[fits[schema.FIT_KIND] == LOGLOG]
+    assert len(loglog) == 8  # 2 gammas × 2 alphas × 2 scopes
+    # no [analysis] rule: the recipe fit is the all-width fit
+    by_scope = [
+        loglog[loglog[schema.FIT_SCOPE] == scope].drop(columns=schema.FIT_SCOPE).reset_index(drop=True)
+        for scope in (schema.SCOPE_ALL, schema.SCOPE_RECIPE)
+    ]
+    pd.testing.assert_frame_equal(*by_scope)
+    assert set(loglog[schema.FIT_WINDOW]) == {"all"}
     assert set(schema.FIT_GROUP_COLUMNS) <= set(fits.columns)
     runs = open_store(store_dir).runs
     group = runs[(runs[schema.GAMMA] == -1.0) & (runs[schema.ALPHA] == 1.5)]
-    row = fits[(fits[schema.GAMMA] == -1.0) & (fits[schema.ALPHA] == 1.5) & (fits[schema.FIT_KIND] == LOGLOG)]
+    row = loglog[(loglog[schema.GAMMA] == -1.0) & (loglog[schema.ALPHA] == 1.5)].iloc[:1]
     direct = fit_loglog(group[schema.M_HIDDEN], group[schema.FINAL_LOSS])
     assert row[schema.EXPONENT].item() == pytest.approx(direct.exponent)
     assert row[schema.EXPONENT_SE].item() == pytest.approx(direct.exponent_se)
@@ -150,3 +162,23 @@ def test_cli_prints_the_exponent_table(store_dir: Path) -> None:
 def test_cli_refuses_a_directory_that_is_not_a_store(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["analyze", str(tmp_path)])
     assert result.exit_code == 2
+
+
+def test_a_tiny_unconverged_sweep_is_flagged(tmp_path: Path) -> None:
+    """n = 200 trained for 400 steps: the losses do not fall with m yet, and a plain OLS happily returns a
+    negative α_m; the fit must say so rather than pass for a measurement."""
+    tiny = {
+        "name": "tiny-unconverged",
+        "n": 200,
+        "m": [5, 10, 20],
+        "gamma": -1.0,
+        "data": {"family": "power", "alpha": 1.2},
+        "train": {"batch": 64, "steps": 400},
+        "execution": {"threads": 1},
+    }
+    run_sweep(tiny, tmp_path / "store", quiet=True)
+    fits = analyze_store(tmp_path / "store", n_bootstrap=20).fits
+    loglog = fits[fits[schema.FIT_KIND] == LOGLOG]
+    assert len(loglog) == 2 and (loglog[schema.EXPONENT] < 0).all()
+    for flags in loglog[schema.FIT_FLAGS]:
+        assert flags.split("; ")[:2] == ["negative exponent", "loss not monotone in m"]

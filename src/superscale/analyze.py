@@ -1,7 +1,12 @@
-"""Store → metrics.parquet (one row per run) and fits.parquet (one row per fit group and kind).
+"""Store → metrics.parquet (one row per run) and fits.parquet (rows per fit group, kind and scope).
+
+Each group is fitted twice: over every width (fit_scope "all") and over the width window the sweep's
+`[analysis]` rules give it (fit_scope "recipe", the paper's windows for E1; the all-width fit again when
+no rule matches). Every fit carries flags (superscale.quality) and every run a convergence verdict.
 
 Idempotent and incremental: metrics rows of runs already analysed (same run_id) are kept, and a group's
-fits are recomputed only when its set of runs (ids and final losses) changed. `force` recomputes all.
+fits are recomputed only when its runs (ids, final losses, convergence) or its window changed. `force`
+recomputes all.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from superscale import metrics, schema, theory
+from superscale import metrics, quality, schema, theory
 from superscale.atomic import write_parquet_atomic
-from superscale.fit import fit_loglog, fit_power_law_offset
+from superscale.config import AnalysisConfig
+from superscale.fit import FitWindow, fit_loglog, fit_power_law_offset
 from superscale.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -29,6 +35,14 @@ log = logging.getLogger(__name__)
 COEFFICIENT, OFFSET, OFFSET_SE = schema.COEFFICIENT, schema.OFFSET, schema.OFFSET_SE
 M_MIN, M_MAX, FIT_WINDOW = schema.M_MIN, schema.M_MAX, schema.FIT_WINDOW
 RUNS_SIGNATURE, LOGLOG, OFFSET_KIND = schema.RUNS_SIGNATURE, schema.LOGLOG, schema.OFFSET_KIND
+FIT_SCOPE, FIT_FLAGS, SCOPE_ALL, SCOPE_RECIPE = (
+    schema.FIT_SCOPE,
+    schema.FIT_FLAGS,
+    schema.SCOPE_ALL,
+    schema.SCOPE_RECIPE,
+)
+#: part of every fit signature: bump it when the fits or their flags change, so old fits.parquet rows refit
+FIT_VERSION = 2
 
 METRIC_COLUMNS = [
     schema.PHI_HALF,
@@ -47,8 +61,10 @@ METRIC_COLUMNS = [
     schema.DIMENSIONALITY_MEAN,
     schema.M_OVER_FROBENIUS2,
 ]
+CONVERGENCE_COLUMNS = [schema.LOSS_REL_CHANGE, schema.LOSS_REL_CHANGE_SE, schema.CONVERGED]
 FIT_VALUE_COLUMNS = [
     schema.FIT_KIND,
+    FIT_SCOPE,
     schema.EXPONENT,
     schema.EXPONENT_SE,
     schema.EXPONENT_CI_LOW,
@@ -61,6 +77,7 @@ FIT_VALUE_COLUMNS = [
     M_MIN,
     M_MAX,
     FIT_WINDOW,
+    FIT_FLAGS,
     RUNS_SIGNATURE,
 ]
 
@@ -102,17 +119,37 @@ def run_metrics(W: Any, probs: Any, block_size: int = 8192, device: str | None =
     return out
 
 
-def _signature(group: pd.DataFrame) -> str:
-    pairs = sorted(zip(group[schema.RUN_ID].astype(str), group[schema.FINAL_LOSS].astype(float), strict=True))
-    return hashlib.sha256(repr(pairs).encode()).hexdigest()[:16]
+def _signature(group: pd.DataFrame, converged: list[bool | None], window: FitWindow | None) -> str:
+    """What a group's fits depend on: its runs and their convergence, its window, the fit code's version."""
+    runs = zip(
+        group[schema.RUN_ID].astype(str), group[schema.FINAL_LOSS].astype(float), converged, strict=True
+    )
+    key = (sorted(runs, key=lambda r: r[0]), (window or FitWindow()).describe(), FIT_VERSION)
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:16]
 
 
-def fit_group(m: np.ndarray, loss: np.ndarray, n_bootstrap: int = 200, seed: int = 0) -> list[dict[str, Any]]:
-    """The loglog (the paper's OLS α_m over all m) and offset fits of one group; too few widths skip one."""
+def fit_group(
+    m: np.ndarray,
+    loss: np.ndarray,
+    n_bootstrap: int = 200,
+    seed: int = 0,
+    window: FitWindow | None = None,
+    converged: list[bool | None] | None = None,
+) -> list[dict[str, Any]]:
+    """The loglog (the paper's OLS α_m) and offset fits of one group over the widths in `window` (all by
+    default), each with its flags (`converged`: per point, None = unknown); too few widths skip a kind."""
+    window = window or FitWindow()
+    m, loss = np.asarray(m, dtype=float), np.asarray(loss, dtype=float)
+    keep = window.mask(m)
+    kept_converged = [c for c, k in zip(converged or [None] * m.size, keep, strict=True) if k]
+
+    def flags(exponent: float) -> str:
+        return quality.fit_flags(exponent, m[keep], loss[keep], kept_converged)
+
     rows: list[dict[str, Any]] = []
-    n_widths = np.unique(m).size
+    n_widths = np.unique(m[keep]).size
     if n_widths >= 3:
-        ll = fit_loglog(m, loss, n_bootstrap=max(n_bootstrap, 10), seed=seed)
+        ll = fit_loglog(m, loss, window=window, n_bootstrap=max(n_bootstrap, 10), seed=seed)
         rows.append(
             {
                 schema.FIT_KIND: LOGLOG,
@@ -128,11 +165,12 @@ def fit_group(m: np.ndarray, loss: np.ndarray, n_bootstrap: int = 200, seed: int
                 M_MIN: ll.m_min,
                 M_MAX: ll.m_max,
                 FIT_WINDOW: ll.window,
+                FIT_FLAGS: flags(ll.exponent),
             }
         )
     if n_widths >= 4:
         try:
-            off = fit_power_law_offset(m, loss, n_bootstrap=n_bootstrap // 2, seed=seed)
+            off = fit_power_law_offset(m, loss, window=window, n_bootstrap=n_bootstrap // 2, seed=seed)
         except (ValueError, np.linalg.LinAlgError) as exc:
             log.warning("offset fit failed: %s", exc)
         else:
@@ -151,6 +189,7 @@ def fit_group(m: np.ndarray, loss: np.ndarray, n_bootstrap: int = 200, seed: int
                     M_MIN: off.m_min,
                     M_MAX: off.m_max,
                     FIT_WINDOW: off.window,
+                    FIT_FLAGS: flags(off.exponent),
                 }
             )
     return rows
@@ -178,14 +217,18 @@ def _done_runs(store: Store) -> pd.DataFrame:
 def _update_metrics(
     store: Store,
     done: pd.DataFrame,
+    convergence: pd.DataFrame,
     force: bool,
     block_size: int,
     device: str | None,
     on_run: Callable[[int, int], None] | None,
 ) -> tuple[pd.DataFrame, int, int]:
+    """Geometry metrics of the runs not analysed yet, kept ones reused; convergence joined afresh (cheap)."""
     old = None if force else store.metrics()
     ids = set(done[schema.RUN_ID])
     kept = old[old[schema.RUN_ID].isin(ids)] if old is not None and len(old) else None
+    if kept is not None:
+        kept = kept[[c for c in kept.columns if c not in CONVERGENCE_COLUMNS]]
     have = set(kept[schema.RUN_ID]) if kept is not None else set()
     todo = [r for r in done[schema.RUN_ID] if r not in have]
     rows = []
@@ -202,15 +245,39 @@ def _update_metrics(
             on_run(i + 1, len(todo))
     new = pd.DataFrame(rows, columns=[schema.RUN_ID, *METRIC_COLUMNS])
     frames = [f for f in (kept, new) if f is not None and len(f)]
-    table = pd.concat(frames, ignore_index=True) if frames else new
-    changed = bool(rows) or old is None or len(table) != len(old)
-    if changed:
+    geometry = pd.concat(frames, ignore_index=True) if frames else new
+    table = geometry.merge(convergence, on=schema.RUN_ID, how="left")
+    if old is None or not table.equals(old.reset_index(drop=True)):
         write_parquet_atomic(table, store.path / schema.METRICS_FILE)
     return table, len(rows), len(have)
 
 
+def _fit_rows(
+    group: pd.DataFrame, window: FitWindow | None, converged: list[bool | None], n_bootstrap: int, seed: int
+) -> list[dict[str, Any]]:
+    """The group's all-width fits and its recipe fits (over `window`; the all-width ones when None)."""
+    m = group[schema.M_HIDDEN].to_numpy(dtype=float)
+    loss = group[schema.FINAL_LOSS].to_numpy(dtype=float)
+    every = fit_group(m, loss, n_bootstrap=n_bootstrap, seed=seed, converged=converged)
+    if window is None or window == FitWindow():
+        recipe = every
+    else:
+        recipe = fit_group(m, loss, n_bootstrap=n_bootstrap, seed=seed, window=window, converged=converged)
+        if len(recipe) < len(every):
+            log.warning("window %s leaves too few widths for some fits of a group", window.describe())
+    return [{**row, FIT_SCOPE: SCOPE_ALL} for row in every] + [
+        {**row, FIT_SCOPE: SCOPE_RECIPE} for row in recipe
+    ]
+
+
 def _update_fits(
-    store: Store, done: pd.DataFrame, force: bool, n_bootstrap: int, seed: int
+    store: Store,
+    done: pd.DataFrame,
+    converged_by_run: dict[str, bool | None],
+    analysis: AnalysisConfig,
+    force: bool,
+    n_bootstrap: int,
+    seed: int,
 ) -> tuple[pd.DataFrame, int, int]:
     group_cols = [c for c in schema.FIT_GROUP_COLUMNS if c in done.columns]
     usable = done[np.isfinite(done[schema.FINAL_LOSS].astype(float)) & (done[schema.FINAL_LOSS] > 0)]
@@ -222,14 +289,16 @@ def _update_fits(
     reused: list[pd.DataFrame] = []
     n_fitted = 0
     for key, group in usable.groupby(group_cols, dropna=False, sort=True):
-        sig = _signature(group)
+        ident = dict(zip(group_cols, key if isinstance(key, tuple) else (key,), strict=True))
+        window = analysis.window_for(
+            str(ident.get(schema.FAMILY, "")), float(ident.get(schema.GAMMA, math.nan))
+        )
+        converged = [converged_by_run.get(run_id) for run_id in group[schema.RUN_ID]]
+        sig = _signature(group, converged, window)
         if sig in old_by_sig:
             reused.append(old_by_sig[sig])
             continue
-        ident = dict(zip(group_cols, key if isinstance(key, tuple) else (key,), strict=True))
-        m = group[schema.M_HIDDEN].to_numpy(dtype=float)
-        loss = group[schema.FINAL_LOSS].to_numpy(dtype=float)
-        for fit_row in fit_group(m, loss, n_bootstrap=n_bootstrap, seed=seed):
+        for fit_row in _fit_rows(group, window, converged, n_bootstrap, seed):
             rows.append({**ident, **fit_row, RUNS_SIGNATURE: sig})
         n_fitted += 1
     new = pd.DataFrame(rows, columns=[*group_cols, *FIT_VALUE_COLUMNS])
@@ -248,12 +317,25 @@ def analyze_store(
     n_bootstrap: int = 200,
     seed: int = 0,
     on_run: Callable[[int, int], None] | None = None,
+    analysis: AnalysisConfig | None = None,
 ) -> AnalysisResult:
-    """Metrics for every finished run, fits for every (γ, data) group across m; writes both tables."""
+    """Metrics and convergence for every finished run, fits for every (γ, data) group across m; writes
+    both tables. `analysis` (fit windows) defaults to the `[analysis]` table of the store's sweep.toml."""
     if not isinstance(store, Store):
         store = open_store(store)
+    if analysis is None:
+        analysis = AnalysisConfig.model_validate(store.config.get("analysis", {}))
     done = _done_runs(store)
-    metrics_table, n_new, n_kept = _update_metrics(store, done, force, block_size, device, on_run)
-    fits_table, n_fit, n_reused = _update_fits(store, done, force, n_bootstrap, seed)
+    convergence = quality.convergence_table(store.curves, list(done[schema.RUN_ID]))
+    converged_by_run = {
+        r: None if pd.isna(c) else bool(c)
+        for r, c in zip(convergence[schema.RUN_ID], convergence[schema.CONVERGED], strict=True)
+    }
+    metrics_table, n_new, n_kept = _update_metrics(
+        store, done, convergence, force, block_size, device, on_run
+    )
+    fits_table, n_fit, n_reused = _update_fits(
+        store, done, converged_by_run, analysis, force, n_bootstrap, seed
+    )
     log.info("metrics: %d computed, %d kept; fits: %d groups fitted, %d kept", n_new, n_kept, n_fit, n_reused)
     return AnalysisResult(metrics_table, fits_table, n_new, n_kept, n_fit, n_reused)

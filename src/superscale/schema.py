@@ -57,7 +57,7 @@ LR_W = "lr_W"  # peak learning rate of W
 LR_B = "lr_b"  # peak learning rate of b
 # results
 FINAL_LOSS = "final_loss"  # summed over features (the paper's scale): mean of the last 100 step losses
-FINAL_LOSS_STD = "final_loss_std"  # std of those step losses (the paper's error bar)
+FINAL_LOSS_STD = "final_loss_std"  # sample std (n − 1) of those step losses (the paper's error bar)
 FINAL_LOSS_PER_FEATURE = "final_loss_per_feature"  # final_loss / n (nn.MSELoss scale, as the code logs)
 HELDOUT_LOSS = "heldout_loss"  # summed scale on fresh batches with the final weights (NaN if not asked)
 TRAIN_SECONDS = "train_seconds"  # wall time of the shard divided by its number of models
@@ -99,6 +99,10 @@ PREDICTED_WEAK_LOSS = "predicted_weak_loss"  # (4/3) sum_{i > phi_half n} p_i, e
 AMBIGUITY = "ambiguity"  # spectral norm of W W^T - B (Fig. 4b case selection)
 DIMENSIONALITY_MEAN = "dimensionality_mean"  # mean feature dimensionality D_i (Elhage et al.)
 M_OVER_FROBENIUS2 = "m_over_frobenius2"  # m / ||W||_F^2
+# convergence, from curves.parquet (superscale.quality.loss_convergence): the last 10 % of the steps
+LOSS_REL_CHANGE = "loss_rel_change"  # (mean loss, 1st half − 2nd half of that window) / 2nd-half mean
+LOSS_REL_CHANGE_SE = "loss_rel_change_se"  # its standard error from the step-to-step noise of the curve
+CONVERGED = "converged"  # False: a drift beyond tolerance is visible; NA: too few logged points to tell
 # --- fits.parquet (one row per fit group and fit kind) ------------------------------------------
 FIT_KIND = "fit_kind"  # "loglog" (OLS of ln L on ln m, the paper's α_m) | "offset" (C m^-a + L0)
 EXPONENT = "exponent"  # α_m = -slope
@@ -112,7 +116,11 @@ OFFSET = "offset"  # L0 of the offset fit (NaN for loglog)
 OFFSET_SE = "offset_se"
 M_MIN = "m_min"  # smallest / largest width the fit used
 M_MAX = "m_max"
-FIT_WINDOW = "fit_window"  # FitWindow.describe(), "all" for every width
-RUNS_SIGNATURE = "runs_signature"  # hash of the group's (run_id, final_loss): refit when it changes
+FIT_WINDOW = "fit_window"  # FitWindow.describe() of the widths used: "skip_first=2", "last=5", "all"
+FIT_SCOPE = "fit_scope"  # "all": every width | "recipe": the [analysis] window of the group (= all if none)
+FIT_FLAGS = "flags"  # "" when fine, else "; "-joined: "negative exponent; 2 of 6 runs unconverged"
+RUNS_SIGNATURE = "runs_signature"  # hash of the group's runs, their convergence, its window: refit on change
 LOGLOG = "loglog"  # fit_kind values
 OFFSET_KIND = "offset"
+SCOPE_ALL = "all"  # fit_scope values
+SCOPE_RECIPE = "recipe"

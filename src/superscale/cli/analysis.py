@@ -18,32 +18,56 @@ def _fmt(value: float, digits: int = 2) -> str:
 
 
 def exponent_table(fits: pd.DataFrame) -> Table:
-    """One row per fit group: the varying group columns, α_m ± SE and R² (loglog), α ± SE and L0 (offset)."""
+    """One row per fit group: the varying group columns; α_m ± SE, R², window and n of the recipe loglog
+    fit (the sweep's fit window); α_m over every width; α ± SE and L0 (offset fit, same window); flags."""
     from superscale.analyze import LOGLOG, OFFSET, OFFSET_KIND
+    from superscale.plots.data import group_key, of_scope
 
+    recipe = of_scope(fits)
     group_cols = [c for c in schema.FIT_GROUP_COLUMNS if c in fits.columns]
-    varying = [c for c in group_cols if fits[c].nunique(dropna=False) > 1] or group_cols[:1]
+    varying = [c for c in group_cols if recipe[c].nunique(dropna=False) > 1] or group_cols[:1]
+    every = of_scope(fits, schema.SCOPE_ALL) if schema.FIT_SCOPE in fits else fits.iloc[:0]
+    every_loglog = every[every[schema.FIT_KIND] == LOGLOG]
+    all_width = {group_key(row, varying): row for row in every_loglog.to_dict("records")}
     table = Table(title="model exponents α_m (L ∝ m^-α_m)", show_lines=False)
     for col in varying:
         table.add_column(col, justify="right")
-    for name in ("α_m loglog", "R²", "α offset", "L0", "n"):
-        table.add_column(name, justify="right")
-    for key, group in fits.groupby(varying, dropna=False, sort=True):
+    for name in ("α_m loglog", "R²", "window", "n", "α_m all m", "α offset", "L0", "flags"):
+        table.add_column(name, justify="left" if name in ("window", "flags") else "right")
+    for key, group in recipe.groupby(varying, dropna=False, sort=True):
         keys = key if isinstance(key, tuple) else (key,)
-        by_kind = {row[schema.FIT_KIND]: row for _, row in group.iterrows()}
+        by_kind = {row[schema.FIT_KIND]: row for row in group.to_dict("records")}
         ll, off = by_kind.get(LOGLOG), by_kind.get(OFFSET_KIND)
+        wide = all_width.get(group_key(dict(zip(varying, keys, strict=True)), varying))
         cells = [str(k) if not isinstance(k, float) else _fmt(k, 3).rstrip("0").rstrip(".") for k in keys]
-        cells.append(
-            f"{_fmt(ll[schema.EXPONENT])} ± {_fmt(ll[schema.EXPONENT_SE])}" if ll is not None else "—"
-        )
-        cells.append(_fmt(ll[schema.R2], 3) if ll is not None else "—")
-        cells.append(
-            f"{_fmt(off[schema.EXPONENT])} ± {_fmt(off[schema.EXPONENT_SE])}" if off is not None else "—"
-        )
-        cells.append(_fmt(off[OFFSET], 3) if off is not None else "—")
-        cells.append(str(int(ll[schema.N_POINTS])) if ll is not None else "—")
+        if ll is not None:
+            cells += [
+                f"{_fmt(ll[schema.EXPONENT])} ± {_fmt(ll[schema.EXPONENT_SE])}",
+                _fmt(ll[schema.R2], 3),
+                str(ll.get(schema.FIT_WINDOW, "all")),
+                str(int(ll[schema.N_POINTS])),
+            ]
+        else:
+            cells += ["—"] * 4
+        cells.append(_fmt(wide[schema.EXPONENT]) if wide is not None else "—")
+        if off is not None:
+            cells += [f"{_fmt(off[schema.EXPONENT])} ± {_fmt(off[schema.EXPONENT_SE])}", _fmt(off[OFFSET], 3)]
+        else:
+            cells += ["—", "—"]
+        cells.append(_flags(ll, off))
         table.add_row(*cells)
     return table
+
+
+def _flags(loglog: dict | None, offset: dict | None) -> str:
+    """The loglog fit's flags, then those only the offset fit has (prefixed "offset:")."""
+
+    def items(row: dict | None) -> list[str]:
+        text = row.get(schema.FIT_FLAGS) if row is not None else None
+        return text.split("; ") if isinstance(text, str) and text else []
+
+    own = items(loglog)
+    return "; ".join(own + [f"offset: {item}" for item in items(offset) if item not in own])
 
 
 def register(app: typer.Typer) -> None:

@@ -105,14 +105,25 @@ def group_key(row: Mapping[str, Any], columns: list[str]) -> tuple:
     return tuple(out)
 
 
-def loglog_fits(data: FigureData) -> pd.DataFrame:
-    """The α_m fits (fit_kind 'loglog') with m_min / m_max of each group's runs added."""
+def of_scope(fits: pd.DataFrame, scope: str = schema.SCOPE_RECIPE) -> pd.DataFrame:
+    """The fits of one fit_scope: "recipe" (the sweep's fit windows, the paper's for E1) or "all" (every
+    width). Tables written before fit_scope existed hold all-width fits only and are returned whole."""
+    if scope not in (schema.SCOPE_RECIPE, schema.SCOPE_ALL):
+        raise ValueError(f"scope must be {schema.SCOPE_RECIPE!r} or {schema.SCOPE_ALL!r}, got {scope!r}")
+    if schema.FIT_SCOPE not in fits:
+        return fits
+    return fits[fits[schema.FIT_SCOPE] == scope]
+
+
+def loglog_fits(data: FigureData, scope: str = schema.SCOPE_RECIPE) -> pd.DataFrame:
+    """The α_m fits (fit_kind 'loglog') of one `scope` (see `of_scope`; one row per group), with m_min /
+    m_max of each group's runs added when the table lacks them."""
     fits = data.fits
     if fits is None or fits.empty or schema.EXPONENT not in fits:
         return pd.DataFrame()
     if schema.FIT_KIND in fits:
         fits = fits[fits[schema.FIT_KIND] == "loglog"]
-    fits = fits.reset_index(drop=True)
+    fits = of_scope(fits, scope).reset_index(drop=True)
     runs = done_runs(data)
     present = [c for c in schema.FIT_GROUP_COLUMNS if c in fits and c in runs]
     if "m_min" not in fits and not runs.empty and present:
@@ -223,8 +234,9 @@ def power_scan(frame: pd.DataFrame, figure: str) -> pd.DataFrame:
     return main_population(scan, [schema.ALPHA, schema.GAMMA])
 
 
-def fit_for(fits: pd.DataFrame, row: Mapping[str, Any]) -> pd.Series | None:
-    """The α_m fit whose group columns equal those of `row` (None if that group was not fitted)."""
+def fit_for(fits: pd.DataFrame, row: Mapping[str, Any], scope: str = schema.SCOPE_RECIPE) -> pd.Series | None:
+    """The α_m fit of `scope` whose group columns equal those of `row` (None if that group was not fitted)."""
+    fits = of_scope(fits, scope)
     if fits.empty:
         return None
     cols = [c for c in schema.FIT_GROUP_COLUMNS if c in fits and c in row]
