@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ import torch
 from superscale.data import derive_seed, power_law_probs, sample_dense, sample_sparse
 from superscale.engine import DivergenceError, ModelSpec, ShardSpec, train_shard
 from superscale.model import init_toy_params
+from superscale.toy import train_toy_models
 from tests.oracle import train_plain
 
 N, BATCH, STEPS, WARMUP = 40, 64, 60, 10
@@ -83,8 +85,28 @@ def test_same_seed_same_result_and_final_loss_definition() -> None:
     assert torch.equal(first.params["W"], second.params["W"])
     expected = first.step_loss[:, -10:].double().mean(1) * N
     torch.testing.assert_close(first.final_loss, expected)
-    expected_std = first.step_loss[:, -10:].double().std(1, correction=0) * N
-    torch.testing.assert_close(first.final_loss_std, expected_std)
+    for index in range(2):  # the error bar is the sample std (n − 1) of the last 10 step losses, summed scale
+        last = [float(x) * N for x in first.step_loss[index, -10:].double()]
+        assert float(first.final_loss_std[index]) == pytest.approx(statistics.stdev(last), rel=1e-12)
+        assert float(first.final_loss_std[index]) > statistics.pstdev(last)
+
+
+def test_one_step_window_has_zero_spread() -> None:
+    result = train_shard(ShardSpec(N, 4, _models([0.1]), batch=8, steps=3, warmup_steps=1, final_window=1))
+    assert float(result.final_loss_std[0]) == 0.0 and math.isfinite(float(result.final_loss[0]))
+
+
+@pytest.mark.parametrize("warmup", [5, 6, -1])
+def test_warmup_must_end_before_the_last_step(warmup: int) -> None:
+    spec = ShardSpec(N, 4, _models([0.1]), batch=8, steps=5, warmup_steps=warmup)
+    with pytest.raises(ValueError, match=r"warmup_steps must lie in \[0, steps=5\), got " + str(warmup)):
+        train_shard(spec)
+
+
+@pytest.mark.parametrize("fraction", [1.0, 1.5, -0.1])
+def test_train_toy_models_refuses_a_warmup_fraction_outside_0_1(fraction: float) -> None:
+    with pytest.raises(ValueError, match=r"warmup_fraction must lie in \[0, 1\), got "):
+        train_toy_models(m=3, gamma=0.1, n=10, batch=4, steps=4, warmup_fraction=fraction, device="cpu")
 
 
 def test_heldout_loss_is_close_to_final_training_loss() -> None:

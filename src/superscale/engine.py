@@ -93,8 +93,8 @@ class ShardSpec:
             check_positive_int(name, getattr(self, name))
         if not self.models:
             raise ValueError("models must not be empty")
-        if not 0 <= self.warmup_steps <= self.steps:
-            raise ValueError(f"warmup_steps must lie in [0, steps={self.steps}], got {self.warmup_steps!r}")
+        if not 0 <= self.warmup_steps < self.steps:  # warm-up ≥ steps would leave no cosine decay at all
+            raise ValueError(f"warmup_steps must lie in [0, steps={self.steps}), got {self.warmup_steps!r}")
         for name in ("lr_floor", "loss_scale"):
             check_finite(name, getattr(self, name))
             if getattr(self, name) < 0:
@@ -125,7 +125,7 @@ class ShardResult:
     params: dict[str, Tensor]  # "W" [inst, n, m], "b" [inst, n], ...
     step_loss: Tensor  # [inst, steps] float32: pre-update loss of each step, mean over features
     final_loss: Tensor  # [inst] float64, summed scale: n × mean of the last `final_window` step losses
-    final_loss_std: Tensor  # [inst] float64, summed scale: std of those step losses
+    final_loss_std: Tensor  # [inst] float64, summed scale: sample std (n − 1) of those step losses; 0 for one
     heldout_loss: Tensor | None  # [inst] float64, summed scale, final weights on fresh batches
     seconds: float
     device: str
@@ -255,11 +255,13 @@ def train_shard(spec: ShardSpec, on_step: Callable[[int], None] | None = None) -
     heldout = _heldout_loss(spec, arch, params, streams, sparse, device) if spec.heldout_batches else None
     inverse = torch.argsort(torch.tensor(order))
     window = step_loss[:, -spec.final_window :].double() * spec.n
+    # the error bar: sample standard deviation (n − 1) of the window's step losses; 0 for a 1-step window
+    spread = window.std(1, correction=1) if window.shape[1] > 1 else torch.zeros_like(window[:, 0])
     result = ShardResult(
         params={k: v[inverse].cpu() for k, v in params.items()},
         step_loss=step_loss[inverse].cpu(),
         final_loss=window.mean(1)[inverse].cpu(),
-        final_loss_std=window.std(1, correction=0)[inverse].cpu(),
+        final_loss_std=spread[inverse].cpu(),
         heldout_loss=None if heldout is None else heldout[inverse].cpu(),
         seconds=time.perf_counter() - started,
         device=device,

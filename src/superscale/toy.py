@@ -63,8 +63,8 @@ def train_toy_models(
     to 5 %) with fewer steps (2000 instead of 20 000) so a call takes seconds to minutes on a CPU.
     """
     widths = [m] if isinstance(m, int) else list(m)
-    if not 0 <= warmup_fraction <= 1:
-        raise ValueError(f"warmup_fraction must lie in [0, 1], got {warmup_fraction!r}")
+    if not 0 <= warmup_fraction < 1:  # the warm-up must end before the last step, as in every entry point
+        raise ValueError(f"warmup_fraction must lie in [0, 1), got {warmup_fraction!r}")
     rows: list[dict[str, float | int | str]] = []
     params: list[dict[str, Tensor]] = []
     curves: list[Tensor] = []
