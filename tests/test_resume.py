@@ -24,8 +24,9 @@ from superscale.atomic import TMP_MARK
 from superscale.config import dump_toml, parse_config
 from superscale.engine import train_shard
 from superscale.executors import Progress
+from superscale.grid import Shard
 from superscale.store import Store, open_store
-from superscale.sweep import Shard, run_sweep
+from superscale.sweep import run_sweep
 from tests.tiny import tiny_sweep
 
 TINY = tiny_sweep("resume")

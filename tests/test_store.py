@@ -14,8 +14,9 @@ from superscale import schema
 from superscale.atomic import TMP_MARK, write_bytes_atomic
 from superscale.config import parse_config
 from superscale.engine import DivergenceError, train_shard
+from superscale.grid import expand_runs
 from superscale.store import Store, StoreBusyError, StoreWriter, open_store
-from superscale.sweep import expand_runs, run_sweep
+from superscale.sweep import run_sweep
 from tests.tiny import tiny_sweep
 
 TINY = tiny_sweep("tiny")

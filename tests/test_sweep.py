@@ -7,7 +7,7 @@ import math
 import pytest
 
 from superscale.config import parse_config
-from superscale.sweep import RunParams, expand_runs, make_shards, plan_sweep
+from superscale.grid import RunParams, expand_runs, make_shards, plan_sweep
 
 
 def test_grid_count_is_the_product_of_axes() -> None:

@@ -1,7 +1,7 @@
 """Sweep configuration: pydantic models, TOML in and out, errors that name the field.
 
 A sweep is one TOML file. Fields typed `Axis` accept a value or a list; each list is a grid axis and the
-sweep trains the Cartesian product of all axes (see `superscale.sweep.expand_runs`). The resolved config
+sweep trains the Cartesian product of all axes (see `superscale.grid.expand_runs`). The resolved config
 (every default filled, custom probability files inlined) is what a store keeps as `sweep.toml`, and it
 parses back to the same object, so a stored sweep can always be re-run.
 

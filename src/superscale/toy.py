@@ -4,8 +4,8 @@
     result.table        # one row per model: n, m, alpha, gamma, seed, final_loss (summed scale), ...
     result.W(0)         # final W [n, m] of the model in row 0
 
-Models are grouped by m into shards (one `train_shard` call each); the sweep module does the same at
-scale, with a store that survives crashes.
+The arguments become a sweep config, expanded and sharded by superscale.grid exactly as `superscale
+run` does (one `train_shard` call per width); `run_sweep` adds the store that survives crashes.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import pandas as pd
 from torch import Tensor
 
 from superscale import schema
-from superscale.data import power_law_probs
-from superscale.engine import ModelSpec, ShardSpec, train_shard
+from superscale.config import parse_config
+from superscale.engine import ShardResult, resolve_device, train_shard
+from superscale.grid import expand_runs, make_shards, shard_spec
 
 __all__ = ["TrainedModels", "train_toy_models"]
 
@@ -60,49 +61,61 @@ def train_toy_models(
     """Train every (m, γ, α, seed) combination of the paper's toy model with power-law data.
 
     Defaults follow experiment E2 (n = 1000, batch 2048, peak lr 1e-2 for W and b, 10 % warm-up, cosine
-    to 5 %) with fewer steps (2000 instead of 20 000) so a call takes seconds to minutes on a CPU.
+    to 5 %) with fewer steps (2000 instead of 20 000) so a call takes seconds to minutes on a CPU. The
+    call is a sweep without a store: the same grid expansion, run ids and shards as `superscale run`, so
+    a model trained here equals the same model trained by a sweep. Rows are ordered by m, α, γ, seed.
     """
-    widths = [m] if isinstance(m, int) else list(m)
-    if not 0 <= warmup_fraction < 1:  # the warm-up must end before the last step, as in every entry point
+    if not 0 <= warmup_fraction < 1:  # warm-up must end before the last step, as in every entry point
         raise ValueError(f"warmup_fraction must lie in [0, 1), got {warmup_fraction!r}")
+    widths = [m] if isinstance(m, int) else list(m)
+    config = parse_config(
+        {
+            "name": "train_toy_models",
+            "n": n,
+            "m": widths,
+            "gamma": _as_list(gamma),
+            "seeds": [int(seed) for seed in seeds],
+            "data": {"family": "power", "alpha": _as_list(alpha), "density": density},
+            "lr": {"W": {"base": lr}, "b": {"base": lr if lr_b is None else lr_b}},
+            "train": {
+                "batch": batch,
+                "steps": steps,
+                "warmup_fraction": warmup_fraction,
+                "heldout_batches": heldout_batches,
+            },
+        },
+        source="train_toy_models arguments",
+    )
+    runs = expand_runs(config)
+    rank = {value: i for i, value in enumerate(widths)}
+    alphas, gammas = _as_list(alpha), _as_list(gamma)
+    runs.sort(key=lambda r: (rank[r.m], alphas.index(r.alpha), gammas.index(r.gamma), r.seed))
+    device = resolve_device(device)
+    results: dict[str, tuple[int, ShardResult]] = {}
+    for shard in make_shards(runs, max_models=len(runs)):
+        result = train_shard(shard_spec(shard.runs, device))
+        for index, run in enumerate(shard.runs):
+            results[run.run_id] = (index, result)
     rows: list[dict[str, float | int | str]] = []
     params: list[dict[str, Tensor]] = []
     curves: list[Tensor] = []
-    for width in widths:
-        models, coords = [], []
-        for a in _as_list(alpha):
-            probs = power_law_probs(n, a, density)
-            for g in _as_list(gamma):
-                for seed in seeds:
-                    models.append(
-                        ModelSpec(probs, g, lr, lr if lr_b is None else lr_b, int(seed), f"alpha={a}")
-                    )
-                    coords.append({schema.ALPHA: a, schema.GAMMA: g, schema.SEED: int(seed)})
-        spec = ShardSpec(
-            n,
-            width,
-            models,
-            batch=batch,
-            steps=steps,
-            warmup_steps=int(warmup_fraction * steps),
-            device=device,
-            heldout_batches=heldout_batches,
+    for run in runs:
+        index, result = results[run.run_id]
+        rows.append(
+            {
+                schema.N_FEATURES: n,
+                schema.M_HIDDEN: run.m,
+                schema.ALPHA: run.alpha,
+                schema.GAMMA: run.gamma,
+                schema.SEED: run.seed,
+                schema.FINAL_LOSS: float(result.final_loss[index]),
+                schema.FINAL_LOSS_STD: float(result.final_loss_std[index]),
+                schema.HELDOUT_LOSS: float("nan")
+                if result.heldout_loss is None
+                else float(result.heldout_loss[index]),
+                schema.DEVICE: result.device,
+            }
         )
-        result = train_shard(spec)
-        for index, coord in enumerate(coords):
-            rows.append(
-                {
-                    schema.N_FEATURES: n,
-                    schema.M_HIDDEN: width,
-                    **coord,
-                    schema.FINAL_LOSS: float(result.final_loss[index]),
-                    schema.FINAL_LOSS_STD: float(result.final_loss_std[index]),
-                    schema.HELDOUT_LOSS: float("nan")
-                    if result.heldout_loss is None
-                    else float(result.heldout_loss[index]),
-                    schema.DEVICE: result.device,
-                }
-            )
-            params.append({k: v[index] for k, v in result.params.items()})
-            curves.append(result.step_loss_summed[index])
+        params.append({k: v[index] for k, v in result.params.items()})
+        curves.append(result.step_loss_summed[index])
     return TrainedModels(pd.DataFrame(rows), params, curves)

@@ -22,9 +22,10 @@ from rich.table import Table
 
 from superscale.cli._common import console, err_console, fail, user_errors
 from superscale.executors import Progress, ShardOutcome
+from superscale.grid import Shard, plan_sweep
 from superscale.presets import list_presets, load_preset, preset_text
 from superscale.store import Store, open_store
-from superscale.sweep import Shard, plan_sweep, run_sweep
+from superscale.sweep import run_sweep
 
 INTERRUPTED_EXIT = 130
 

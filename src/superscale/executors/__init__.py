@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from superscale.executors.shard import ShardOutcome, TrainFn, outcome_tables, run_shard
-from superscale.sweep import Shard
+from superscale.grid import Shard
 
 __all__ = [
     "Commit",

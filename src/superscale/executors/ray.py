@@ -13,7 +13,7 @@ from typing import Any
 
 from superscale.executors import Commit, Progress
 from superscale.executors.shard import ShardOutcome, run_shard
-from superscale.sweep import Shard
+from superscale.grid import Shard
 
 __all__ = ["RayExecutor", "import_ray"]
 

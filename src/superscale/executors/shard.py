@@ -6,7 +6,6 @@ the driver and makes the rows, curves and weights the store commits.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Callable
@@ -18,15 +17,13 @@ import torch
 
 from superscale import schema
 from superscale import store as st
-from superscale.sweep import RunParams, Shard
+from superscale.grid import RunParams, Shard, shard_spec
 
 __all__ = ["ShardOutcome", "TrainFn", "curve_steps", "outcome_tables", "run_shard"]
 
 log = logging.getLogger(__name__)
 
 TrainFn = Callable[..., Any]  # engine.train_shard(spec, on_step) -> ShardResult (injectable for tests)
-
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 @dataclass
@@ -65,43 +62,18 @@ def run_shard(
     train_fn: TrainFn | None = None,
 ) -> ShardOutcome:
     """Train `shard` with `threads` torch threads; a diverged model is dropped and the rest retrained."""
-    from superscale.engine import DivergenceError, ModelSpec, ShardSpec, train_shard
+    from superscale.engine import DivergenceError, train_shard
 
     train = train_fn or train_shard
     previous = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)  # CPU GEMM results can depend on the thread count
     try:
-        probs: dict[str, torch.Tensor] = {}
         active: list[RunParams] = list(shard.runs)
         failed: dict[str, str] = {}
         head = shard.runs[0]
         while active:
-            models = []
-            for run in active:
-                if run.data_key not in probs:
-                    probs[run.data_key] = run.probs()
-                model = ModelSpec(probs[run.data_key], run.gamma, run.lr_W, run.lr_b, run.seed, run.data_key)
-                models.append(model)
-            spec = ShardSpec(
-                n=head.n,
-                m=head.m,
-                models=models,
-                batch=head.batch,
-                steps=head.steps,
-                warmup_steps=head.warmup_steps,
-                lr_floor=head.lr_floor,
-                loss_scale=head.loss_scale,
-                sparse=head.sparse,
-                share_batches=head.share_batches,
-                final_window=head.final_window,
-                heldout_batches=head.heldout_batches,
-                device=device,
-                dtype=_DTYPES[head.precision],
-                architecture=head.architecture,
-                n_layers=head.n_layers,
-                arch_options=json.loads(head.arch_options),
-            )
+            spec = shard_spec(active, device)
             try:
                 result = train(spec, on_step)
             except DivergenceError as exc:
