@@ -16,8 +16,8 @@ from superscale.config import (
     parse_config,
     parse_config_text,
 )
-from superscale.presets import list_presets, load_preset, preset_text
 from superscale.grid import expand_runs
+from superscale.presets import list_presets, load_preset, preset_text
 from superscale.sweep import run_sweep
 
 PAPER_PRESETS = ["paper-e1-large", "paper-e2-alpha", "paper-e3-density", "paper-e4-wide"]
