@@ -12,7 +12,17 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from superscale import schema
+from superscale.plots import paper_settings as ps
 from superscale.plots import paper_values as pv
+from superscale.plots.captions import (
+    choose_gamma,
+    grid_text,
+    plural,
+    set_caption,
+    stand_in_text,
+    values_text,
+    where_text,
+)
 from superscale.plots.data import (
     FigureData,
     MissingData,
@@ -29,7 +39,7 @@ from superscale.plots.data import (
     unit_density,
 )
 from superscale.plots.lines import draw_exponent_lines, draw_heatmap, grid_table
-from superscale.plots.loss import regime_runs
+from superscale.plots.loss import is_large_family, regime_choice, regime_runs
 from superscale.plots.style import (
     PAPER_COLOR,
     axis_label,
@@ -41,7 +51,7 @@ from superscale.plots.style import (
 )
 
 FITS_SOURCE = "fits.parquet (run `superscale analyze`)"
-N_LOW_AMBIGUITY = 9  # Fig. 4b keeps the 9 (γ, α) cases with the smallest max ambiguity
+N_LOW_AMBIGUITY = ps.N_LOW_AMBIGUITY  # Fig. 4b keeps the 9 (γ, α) cases with the smallest max ambiguity
 
 
 def power_fits(data: FigureData, figure: str, min_points: int = 3, main: bool = True) -> pd.DataFrame:
@@ -63,8 +73,8 @@ def power_fits(data: FigureData, figure: str, min_points: int = 3, main: bool = 
     return fits
 
 
-def low_ambiguity_fits(data: FigureData, figure: str = "Fig. 4b") -> pd.DataFrame:
-    """Fig. 4b's selection: weak-regime (γ > 0) groups with the smallest max-over-m ambiguity."""
+def weak_fits_with_ambiguity(data: FigureData, figure: str = "Fig. 4b") -> pd.DataFrame:
+    """Every weak-regime (γ > 0) α-scan fit with the max over its widths of the ambiguity ‖WWᵀ − B‖₂."""
     fits = power_fits(data, figure)
     fits = fits[fits[schema.GAMMA] > 0]
     if fits.empty:
@@ -77,7 +87,12 @@ def low_ambiguity_fits(data: FigureData, figure: str = "Fig. 4b") -> pd.DataFram
         for key, value in runs.groupby(cols, dropna=False)[schema.AMBIGUITY].max().items()
     }
     fits = fits.assign(max_ambiguity=[worst.get(group_key(r, cols), np.nan) for r in fits.to_dict("records")])
-    return fits.dropna(subset=["max_ambiguity"]).nsmallest(N_LOW_AMBIGUITY, "max_ambiguity")
+    return fits.dropna(subset=["max_ambiguity"])
+
+
+def low_ambiguity_fits(data: FigureData, figure: str = "Fig. 4b") -> pd.DataFrame:
+    """Fig. 4b's selection: weak-regime (γ > 0) groups with the smallest max-over-m ambiguity."""
+    return weak_fits_with_ambiguity(data, figure).nsmallest(N_LOW_AMBIGUITY, "max_ambiguity")
 
 
 def _draw_exponents(ax: Axes, fits: pd.DataFrame, label: str, **style: Any) -> None:
@@ -95,8 +110,15 @@ def _finish_exponent_axes(ax: Axes, title: str) -> None:
 
 
 def fig4b(data: FigureData) -> Figure:
-    """Fig. 4b: α_m vs α for the 9 lowest-ambiguity weak cases, following α_m = α − 1."""
-    chosen = low_ambiguity_fits(data)
+    """Fig. 4b: α_m against α for the weak-regime (γ > 0) cases with the smallest max-over-m ambiguity,
+    with the line α_m = α − 1.
+
+    In the paper: the 9 (γ, α) cases with the smallest max ambiguity, at γ ≈ 0.1–0.56 and
+    α ∈ {1.25, 1.5, 1.625, 1.75, 1.875, 2} (read from the plot), close to α_m = α − 1; error bars are the
+    slope's standard error.
+    """
+    candidates = weak_fits_with_ambiguity(data)
+    chosen = candidates.nsmallest(N_LOW_AMBIGUITY, "max_ambiguity")
     fig, axes = new_figure(width=5.6, height=4.4)
     ax = axes[0, 0]
     _draw_exponents(ax, chosen, f"{len(chosen)} lowest-ambiguity (γ, α) cases, γ > 0", color="tab:red")
@@ -111,31 +133,68 @@ def fig4b(data: FigureData) -> Figure:
     alphas = np.append(chosen[schema.ALPHA].to_numpy(dtype=float), [1.0, 2.0])
     draw_exponent_lines(ax, alphas, ["weak"])
     _finish_exponent_axes(ax, f"Fig. 4b: weak superposition, α_m = α − 1 ({context_line(chosen)})")
-    return fig
+    above = chosen[chosen[schema.ALPHA] > 1]
+    gap = (
+        f" Mean |α_m − (α − 1)| over the {plural(len(above), 'case')} with α > 1: "
+        f"{fmt(float(np.mean(np.abs(above[schema.EXPONENT] - (above[schema.ALPHA] - 1)))))}."
+        if not above.empty
+        else " No drawn case has α > 1, where α_m = α − 1 applies."
+    )
+    text = (
+        f"α_m against α for the {plural(len(chosen), '(γ, α) case')} with the smallest max-over-m ambiguity "
+        f"of the {plural(len(candidates), 'weak-regime (γ > 0) fit')}: "
+        f"{grid_text(chosen, [schema.GAMMA, schema.ALPHA])}{where_text(chosen)}; error bars: slope SE; "
+        f"dashed α_m = α − 1.{gap}"
+    )
+    return set_caption(fig, text)
 
 
 def fig5e(data: FigureData) -> Figure:
-    """Fig. 5e: α_m vs α in the strong regime (2nd–4th smallest γ) plus Fig. 4b's weak points."""
+    """Fig. 5e: strong-regime (γ < 0) α_m against α at three γ, with the weak cases of Fig. 4b and the
+    lines α_m = 1, 2(α − 1) and α − 1.
+
+    In the paper: γ = −0.78, −0.56, −0.33 (the 2nd–4th smallest of its grid) at n = 1000; α_m ≈ 0.8–1.1
+    for α ≲ 1.25, rising to ≈ 2.2–2.3 at α = 2 (≈ 2.05 at γ = −1), roughly following max{1, 2(α − 1)};
+    the weak points at α = 2 sit at ≈ 0.95–1.1.
+    """
     fits = power_fits(data, "Fig. 5e")
-    negative = sorted(fits.loc[fits[schema.GAMMA] < 0, schema.GAMMA].unique())
-    if not negative:
+    strong = fits[fits[schema.GAMMA] < 0]
+    if strong.empty:
         raise MissingData("Fig. 5e needs α_m fits at γ < 0; this store has none.")
-    chosen = negative[1:4] if len(negative) >= 4 else negative[:3]
+    choices = [choose_gamma(strong, "strong", target, "Fig. 5e") for target in ps.FIG5E_GAMMAS]
+    chosen = sorted({c.value for c in choices})
     fig, axes = new_figure(width=6.0, height=4.6)
     ax = axes[0, 0]
+    drawn = pd.concat([at(strong, schema.GAMMA, gamma) for gamma in chosen])
     for index, gamma in enumerate(chosen):
         _draw_exponents(
-            ax, at(fits, schema.GAMMA, gamma), value_label(schema.GAMMA, gamma), color=f"C{index}"
+            ax, at(strong, schema.GAMMA, gamma), value_label(schema.GAMMA, gamma), color=f"C{index}"
         )
+    weak = pd.DataFrame()
     with contextlib.suppress(MissingData):  # Fig. 4b's points are an overlay; Fig. 5e stands without them
-        _draw_exponents(
-            ax, low_ambiguity_fits(data, "Fig. 5e"), "Fig. 4b cases (γ > 0)", color="tab:red", mfc="none"
-        )
+        weak = low_ambiguity_fits(data, "Fig. 5e")
+        _draw_exponents(ax, weak, "Fig. 4b cases (γ > 0)", color="tab:red", mfc="none")
     alphas = np.append(fits[schema.ALPHA].to_numpy(dtype=float), [1.0, 2.0])
     draw_exponent_lines(ax, alphas, ["strong", "skewed", "weak"])
     _mark_strong_bands(ax)
-    _finish_exponent_axes(ax, f"Fig. 5e: strong superposition ({context_line(fits)})")
-    return fig
+    _finish_exponent_axes(ax, f"Fig. 5e: strong superposition ({context_line(drawn)})")
+    text = (
+        f"α_m against α for {plural(len(drawn), 'strong-regime fit')} at "
+        f"{values_text(schema.GAMMA, chosen)}; {values_text(schema.ALPHA, drawn[schema.ALPHA])}"
+        f"{where_text(drawn)}; error bars: slope SE. "
+    )
+    text += (
+        f"Open red: the {plural(len(weak), 'weak-regime case')} of Fig. 4b "
+        f"({values_text(schema.GAMMA, weak[schema.GAMMA])}). "
+        if not weak.empty
+        else "No weak-regime case of Fig. 4b to overlay. "
+    )
+    (lo, hi), (lo2, hi2) = pv.STRONG_SMALL_ALPHA_BAND, pv.STRONG_ALPHA2_BAND
+    text += (
+        f"Black: the paper's read-off ranges, α_m ≈ {fmt(lo)}–{fmt(hi)} for "
+        f"α ≲ {fmt(pv.STRONG_SMALL_ALPHA_MAX)} (dashed box) and ≈ {fmt(lo2)}–{fmt(hi2)} at α = 2 (bar)."
+    )
+    return set_caption(fig, f"{text} {stand_in_text(choices)}")
 
 
 def _mark_strong_bands(ax: Axes) -> None:
@@ -159,11 +218,18 @@ def _mark_strong_bands(ax: Axes) -> None:
 
 
 def fig18(data: FigureData) -> Figure:
-    """Fig. 18: α_m vs α with every width satisfying m²/2 > n, over the ordinary strong fits (Fig. 5e)."""
+    """Fig. 18: strong-regime α_m against α for fits whose widths all have m²/2 > n, over the other
+    strong fits in grey, with the lines α_m = 1 and 2(α − 1).
+
+    In the paper: m = 50–150 at n = 1000 (so m²/2 > n), overlaid on Fig. 5e; α_m stays ≈ 1 for α < 1.5
+    and rises only somewhat, below 2(α − 1), for α > 1.5.
+    """
     fits = power_fits(data, "Fig. 18", main=False)  # the wide runs are their own experiment (E4)
     fits = fits[fits[schema.GAMMA] < 0]
     wide_mask = fits["m_min"].astype(float) ** 2 / 2 > fits[schema.N_FEATURES].astype(float)
     wide, narrow = fits[wide_mask], fits[~wide_mask]
+    # the grey reference: the α scan's own strong fits at the wide models' n (Fig. 5e), no other experiment
+    narrow = main_population(narrow[narrow[schema.N_FEATURES].isin(wide[schema.N_FEATURES])], [schema.ALPHA])
     if wide.empty:
         raise MissingData(
             "Fig. 18 needs strong-regime (γ < 0) α_m fits whose widths all have m²/2 > n "
@@ -180,22 +246,39 @@ def fig18(data: FigureData) -> Figure:
         ax, np.append(fits[schema.ALPHA].to_numpy(dtype=float), [1.0, 2.0]), ["strong", "skewed"]
     )
     _finish_exponent_axes(ax, f"Fig. 18: wide models ({context_line(wide)})")
-    return fig
+    text = (
+        f"α_m against α for {plural(len(wide), 'strong-regime fit')} whose widths all have m²/2 > n: "
+        f"m = {fmt(wide['m_min'].min())}–{fmt(wide['m_max'].max())}; "
+        f"{grid_text(wide, [schema.GAMMA, schema.ALPHA])}{where_text(wide)}; error bars: slope SE."
+    )
+    if not narrow.empty:
+        text += (
+            f" Grey: {plural(len(narrow), 'strong-regime fit')} with some m²/2 < n at the same n: "
+            f"{grid_text(narrow, [schema.GAMMA])}{where_text(narrow)}."
+        )
+    return set_caption(fig, text)
 
 
 def fig9a(data: FigureData) -> Figure:
-    """Fig. 9a: R² of the log–log fits, strong vs weak, per family, with the paper's bars marked."""
+    """Fig. 9a: R² of the log–log fits of loss against m, strong vs weak regime, per frequency family;
+    black marks give the paper's R² where a drawn family is one of its three.
+
+    In the paper: the large models (n = 10240, γ = −1 and 0.1); R² read from its bars: strong ≈ 0.985
+    (exponential), 0.965 (power), 0.987 (linear); weak ≈ 0.80 (exponential), 0.99 (power), 0.87 (linear).
+    """
     fits = loglog_fits(data)
     if fits.empty:
         raise MissingData(f"Fig. 9a needs α_m fits from {FITS_SOURCE}; this store has none.")
     bars = []
     used = []
+    gammas = []
     for regime in ("strong", "weak"):
         try:
-            runs, _ = regime_runs(data, regime, "Fig. 9a")
+            runs, gamma = regime_runs(data, regime, "Fig. 9a")
         except MissingData:
             continue
         used.append(runs)
+        gammas.append(regime_choice(regime, gamma))
         for dist in distributions(runs):
             fit = fit_for(fits, of_distribution(runs, dist).iloc[0].to_dict())
             if fit is not None:
@@ -205,6 +288,8 @@ def fig9a(data: FigureData) -> Figure:
     fig, axes = new_figure(width=6.4, height=4.2)
     ax = axes[0, 0]
     labels = sorted({distribution_label(*d) for _, d, _ in bars})
+    pool = pd.concat(used)
+    marked = 0
     for offset, regime, color in ((-0.2, "strong", "tab:blue"), (0.2, "weak", "tab:red")):
         for regime_b, dist, r2 in bars:
             if regime_b != regime:
@@ -212,7 +297,8 @@ def fig9a(data: FigureData) -> Figure:
             x = labels.index(distribution_label(*dist)) + offset
             ax.bar(x, r2, width=0.38, color=color, label=regime)
             paper = pv.R2_LARGE.get((regime, dist[0]))
-            if paper is not None and distribution_label(*dist) in _large_labels():
+            if paper is not None and is_large_family(dist, _n_of(of_distribution(pool, dist))):
+                marked += 1
                 ax.plot(
                     [x - 0.19, x + 0.19],
                     [paper.value] * 2,
@@ -226,20 +312,31 @@ def fig9a(data: FigureData) -> Figure:
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
     ax.set_ylabel(axis_label(schema.R2))
     ax.set_ylim(min(0.5, min(r for *_, r in bars) - 0.05), 1.0)
-    ax.set_title(f"Fig. 9a: how much of a power law ({context_line(pd.concat(used))})", fontsize=9)
-    return fig
+    ax.set_title(f"Fig. 9a: how much of a power law ({context_line(pool)})", fontsize=9)
+    regimes = " and ".join(
+        f"{'strong' if c.value < 0 else 'weak'} {value_label(schema.GAMMA, c.value)}" for c in gammas
+    )
+    text = (
+        f"R² of {plural(len(bars), 'log–log fit')} of final loss against m ({regimes}): "
+        f"{', '.join(labels)}{where_text(pool)}. "
+    )
+    text += (
+        f"Black marks: the paper's R² (n = 10240, read from its bars) on {marked} of the {len(bars)} bars, "
+        "those of its three families (power α = 1.2, exponential of the same τ/n as its τ = 400, linear)."
+        if marked
+        else "No drawn family is one of the paper's three (power α = 1.2, exponential of τ/n = 400/10240, "
+        "linear), so none of its R² values is marked."
+    )
+    return set_caption(fig, f"{text} {stand_in_text(gammas)}")
 
 
-def _large_labels() -> set[str]:
-    """Legend names of the paper's three large-model families (the ones Fig. 9a's numbers belong to)."""
-    return {
-        distribution_label("power", pv.LARGE_POWER_ALPHA),
-        distribution_label("exponential", scale=pv.LARGE_EXPONENTIAL_SCALE),
-        distribution_label("linear"),
-    }
+def _n_of(frame: pd.DataFrame) -> float:
+    """The n of these runs (NaN when absent or mixed)."""
+    ns = frame[schema.N_FEATURES].dropna().unique() if schema.N_FEATURES in frame else []
+    return float(ns[0]) if len(ns) == 1 else float("nan")
 
 
-def _fit_heatmap(data: FigureData, column: str, figure: str, title: str) -> tuple[Figure, Axes]:
+def _fit_heatmap(data: FigureData, column: str, figure: str, title: str) -> tuple[Figure, Axes, pd.DataFrame]:
     fits = power_fits(data, figure)
     if fits[schema.GAMMA].nunique() < 2 or fits[schema.ALPHA].nunique() < 2:
         raise MissingData(
@@ -249,13 +346,33 @@ def _fit_heatmap(data: FigureData, column: str, figure: str, title: str) -> tupl
     ax = axes[0, 0]
     draw_heatmap(fig, ax, grid_table(fits, schema.ALPHA, schema.GAMMA, column), column, cmap="viridis")
     ax.set_title(f"{figure}: {title} ({context_line(fits)})", fontsize=9)
-    return fig, ax
+    return fig, ax, fits
+
+
+def _grid_caption(fits: pd.DataFrame, what: str) -> str:
+    """'α_m of 24 log–log fits over γ = … × α = … (n = 200 · e2).'"""
+    return (
+        f"{what} of {plural(len(fits), 'log–log fit')} over "
+        f"{values_text(schema.GAMMA, fits[schema.GAMMA])} × {values_text(schema.ALPHA, fits[schema.ALPHA])}"
+        f"{where_text(fits)}."
+    )
+
+
+def _mean_text(fits: pd.DataFrame, column: str, symbol: str) -> str:
+    """'mean α_m = 1.02 over 6 fits' ('no fit' when empty)."""
+    if fits.empty:
+        return "no fit"
+    return f"mean {symbol} = {fmt(float(fits[column].mean()))} over {plural(len(fits), 'fit')}"
 
 
 def fig9b(data: FigureData) -> Figure:
-    """Fig. 9b: α_m over (γ, α) with the paper's three regime boxes."""
-    fig, ax = _fit_heatmap(data, schema.EXPONENT, "Fig. 9b", "model exponent")
-    table = grid_table(power_fits(data, "Fig. 9b"), schema.ALPHA, schema.GAMMA, schema.EXPONENT)
+    """Fig. 9b: α_m over (γ, α) as a heatmap, with the paper's three regimes boxed.
+
+    In the paper: n = 1000, 10 γ × 17 α; γ > 0 gives small α_m; γ < 0 with α ≲ 1.2 gives α_m ≈ 1;
+    γ < 0 with α ≳ 1.6 gives α_m rising to ≈ 2.3.
+    """
+    fig, ax, fits = _fit_heatmap(data, schema.EXPONENT, "Fig. 9b", "model exponent")
+    table = grid_table(fits, schema.ALPHA, schema.GAMMA, schema.EXPONENT)
     gammas, alphas = np.asarray(table.columns, dtype=float), np.asarray(table.index, dtype=float)
     pos = np.flatnonzero(gammas > 0)
     neg = np.flatnonzero(gammas < 0)
@@ -274,10 +391,30 @@ def fig9b(data: FigureData) -> Figure:
         )
         ax.text(x0 - 0.4, y1 + 0.3, text, color="white", fontsize=7, va="top")
     note(ax, f"regimes of {pv.PAPER} Fig. 9b", "lower right")
-    return fig
+    strong = fits[fits[schema.GAMMA] < 0]
+    regions = [
+        ("γ > 0", fits[fits[schema.GAMMA] > 0]),
+        (f"γ < 0, α ≤ {fmt(pv.REGIME_ALPHA_LOW)}", strong[strong[schema.ALPHA] <= pv.REGIME_ALPHA_LOW]),
+        (f"γ < 0, α ≥ {fmt(pv.REGIME_ALPHA_HIGH)}", strong[strong[schema.ALPHA] >= pv.REGIME_ALPHA_HIGH]),
+    ]
+    inside = "; ".join(f"{name}: {_mean_text(sub, schema.EXPONENT, 'α_m')}" for name, sub in regions)
+    text = (
+        f"{_grid_caption(fits, 'α_m')} Dashed boxes: the paper's {plural(len(boxes), 'regime')} "
+        f"where this grid has cells. Measured: {inside}."
+    )
+    return set_caption(fig, text)
 
 
 def fig10(data: FigureData) -> Figure:
-    """Fig. 10: R² of the α_m fits over (γ, α): high for γ < 0, lower for large γ and α > 1."""
-    fig, _ = _fit_heatmap(data, schema.R2, "Fig. 10", "how much of a power law")
-    return fig
+    """Fig. 10: R² of the α_m log–log fits over (γ, α) as a heatmap.
+
+    In the paper: n = 1000, 10 γ × 17 α; R² is high for γ < 0 and lower for large γ with α > 1.
+    """
+    fig, _, fits = _fit_heatmap(data, schema.R2, "Fig. 10", "how much of a power law")
+    halves = [("γ < 0", fits[fits[schema.GAMMA] < 0]), ("γ > 0", fits[fits[schema.GAMMA] > 0])]
+    medians = "; ".join(
+        f"{name}: median R² = {fmt(float(sub[schema.R2].median()))} over {plural(len(sub), 'fit')}"
+        for name, sub in halves
+        if not sub.empty
+    )
+    return set_caption(fig, f"{_grid_caption(fits, 'R²')} {medians}.")

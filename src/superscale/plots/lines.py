@@ -95,12 +95,17 @@ def draw_inverse_m(ax: Axes, m: np.ndarray, label: str = "$1/m$") -> None:
     ax.plot(ms, theory.random_cos2_mean(ms), "--", color=THEORY_COLOR, lw=1.0, label=label)
 
 
+def norm_bins(values: np.ndarray, count: int = 40) -> np.ndarray:
+    """The bin edges of a row-norm histogram: `count` bins from 0 to max(1.5, 1.05 × the largest norm)."""
+    hi = max(1.5, float(np.max(values)) * 1.05) if np.size(values) else 1.5
+    return np.linspace(0.0, hi, count + 1)
+
+
 def draw_norm_histogram(ax: Axes, norms: np.ndarray, title: str, thresholds: bool = True) -> None:
     """Histogram of row norms ‖W_i‖ with the thresholds 1/2 (φ_{1/2}) and 1 (φ_1) (Figs. 5a, 7, 19)."""
     values = np.asarray(norms, dtype=float)
     values = values[np.isfinite(values)]
-    hi = max(1.5, float(values.max()) * 1.05) if values.size else 1.5
-    ax.hist(values, bins=list(np.linspace(0.0, hi, 41)), color="tab:blue", alpha=0.8)
+    ax.hist(values, bins=list(norm_bins(values)), color="tab:blue", alpha=0.8)
     if thresholds:
         for x, style in ((0.5, ":"), (1.0, "--")):
             ax.axvline(x, ls=style, color=THEORY_COLOR, lw=0.9)

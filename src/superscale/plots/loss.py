@@ -73,14 +73,24 @@ def regime_runs(
     return chosen, gamma
 
 
-def _paper_exponent(dist: tuple[str, float, float]) -> pv.PaperValue | None:
-    """Fig. 1d's published α_m for the large-model family matching `dist` (same family and parameter)."""
+LARGE_N = 10240  # E1's n: the paper's exponential scale τ = 400 is quoted at this n
+
+
+def is_large_family(dist: tuple[str, float, float], n: float) -> bool:
+    """`dist` is one of the paper's E1 distributions: power α = 1.2, linear, or exponential with the
+    paper's shape τ/n = 400/10240 (the quick preset shrinks n to 1024 and τ to 40 with it)."""
     family, alpha, scale = dist
-    if family == "power" and not np.isclose(alpha, pv.LARGE_POWER_ALPHA):
-        return None
-    if family == "exponential" and not np.isclose(scale, pv.LARGE_EXPONENTIAL_SCALE):
-        return None
-    return pv.STRONG_LARGE_EXPONENT.get(family)
+    if family == "power":
+        return bool(np.isclose(alpha, pv.LARGE_POWER_ALPHA))
+    if family == "exponential":
+        shape = pv.LARGE_EXPONENTIAL_SCALE / LARGE_N
+        return bool(np.isfinite(scale) and np.isfinite(n) and np.isclose(scale / n, shape, rtol=0.05))
+    return family == "linear"
+
+
+def _paper_exponent(dist: tuple[str, float, float], n: float) -> pv.PaperValue | None:
+    """Fig. 1d's published α_m for the large-model family matching `dist` (see `is_large_family`)."""
+    return pv.STRONG_LARGE_EXPONENT.get(dist[0]) if is_large_family(dist, n) else None
 
 
 def loss_vs_width(data: FigureData, regime: str, figure: str) -> Figure:
@@ -103,7 +113,7 @@ def loss_vs_width(data: FigureData, regime: str, figure: str) -> Figure:
             draw_fit_line(ax, agg[schema.M_HIDDEN], agg["value"], fit.to_dict(), color)
             fitted.append(label + _window_text(fit))
         draw_width_series(ax, agg[schema.M_HIDDEN], agg["value"], agg["spread"], label, color)
-        paper = _paper_exponent(dist)
+        paper = _paper_exponent(dist, float(sub[schema.N_FEATURES].max()))
         if regime == "strong" and paper is not None:
             paper_lines.append(f"{distribution_label(*dist)}: {paper.text()}")
         if regime == "weak" and dist[0] == "power" and dist[1] > 1:

@@ -150,7 +150,7 @@ def gamma_palette(gammas: Iterable[float]) -> dict[float, tuple[float, float, fl
     positive = [g for g in values if g > 0]
     colors: dict[float, tuple[float, float, float, float]] = {}
     for group, cmap in ((negative, colormap("Blues")), (positive, colormap("Reds"))):
-        shades = np.linspace(0.45, 0.95, len(group)) if len(group) > 1 else np.array([0.75])
+        shades = np.linspace(0.45, 0.95, len(group)) if len(group) > 1 else np.full(len(group), 0.75)
         colors.update({g: cmap(float(s)) for g, s in zip(group, shades, strict=True)})
     if 0.0 in values:
         colors[0.0] = (0.5, 0.5, 0.5, 1.0)
@@ -160,7 +160,7 @@ def gamma_palette(gammas: Iterable[float]) -> dict[float, tuple[float, float, fl
 def discrete_colors(values: Iterable[float], cmap: str) -> dict[float, tuple[float, float, float, float]]:
     """One colour per distinct value, evenly spaced through `cmap` in sorted order (m, α legends)."""
     ordered = sorted({float(v) for v in values if np.isfinite(v)})
-    shades = np.linspace(0.0, 0.9, len(ordered)) if len(ordered) > 1 else np.array([0.4])
+    shades = np.linspace(0.0, 0.9, len(ordered)) if len(ordered) > 1 else np.full(len(ordered), 0.4)
     return {v: colormap(cmap)(float(s)) for v, s in zip(ordered, shades, strict=True)}
 
 
