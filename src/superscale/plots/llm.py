@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from superscale.fit.loglog import fit_log_slope
 from superscale.plots import paper_values as pv
+from superscale.plots.captions import plural, set_caption
 from superscale.plots.data import FigureData, LLMData, MissingData, WidthFit
 from superscale.plots.lines import draw_norm_histogram
 from superscale.plots.style import (
@@ -57,7 +58,11 @@ def loss_minus_offset(losses: pd.DataFrame, fit: WidthFit) -> pd.DataFrame:
 
 
 def fig6a(data: FigureData) -> Figure:
-    """Fig. 6a: LM-head mean square overlap vs 1/m, log–log, with slope 1 and 2 guides (no fit)."""
+    """Fig. 6a: LM-head mean square overlap ⟨c_ij²⟩ against 1/m, log–log, with guides of slope 1 and 2
+    (no fit).
+
+    In the paper: the LM heads of four open model families; the overlaps fall roughly like 1/m.
+    """
     llm = data.llm or LLMData()
     measured, paper = llm.geometry, llm.paper_overlaps
     if (measured is None or measured.empty) and (paper is None or paper.empty):
@@ -67,7 +72,19 @@ def fig6a(data: FigureData) -> Figure:
     fig, axes = new_figure(width=5.8, height=4.4)
     ax = axes[0, 0]
     xs, ys = [], []
+    parts = []
     if measured is not None and not measured.empty:
+        heads = measured[(measured["inv_m"] > 0) & (measured["mean_cos2"] > 0)]
+        slope = (
+            f", log–log slope {fmt_pm(*_slope_and_se(heads['inv_m'], heads['mean_cos2']))}"
+            if heads["inv_m"].nunique() > 2
+            else ""
+        )
+        parts.append(
+            f"{plural(len(measured), 'LM head')} of "
+            f"{plural(measured['family'].nunique(), 'family', 'families')} "
+            f"({llm.geometry_source}{slope})"
+        )
         for index, family in enumerate(_families(measured)):
             sub = measured[measured["family"] == family]
             ax.scatter(
@@ -90,6 +107,9 @@ def fig6a(data: FigureData) -> Figure:
         )
         xs.append(paper["inv_m"].to_numpy(dtype=float))
         ys.append(paper["mean_square_overlap_digitized"].to_numpy(dtype=float))
+        parts.append(
+            f"{plural(len(paper), 'point')} digitised from the paper's figure (open grey, approximate)"
+        )
     x, y = np.concatenate(xs), np.concatenate(ys)
     anchor = geometric_anchor(x, y)
     guide_line(ax, x, 1.0, anchor, "slope 1 ($\\propto 1/m$)")
@@ -97,17 +117,32 @@ def fig6a(data: FigureData) -> Figure:
     set_loglog(ax)
     ax.set_xlabel(axis_label("inv_m"))
     ax.set_ylabel(axis_label("mean_cos2"))
-    ax.set_title("Fig. 6a: LM-head overlaps shrink like 1/m", fontsize=9)
+    ax.set_title("Fig. 6a: LM-head mean square overlap against 1/m", fontsize=9)
     ax.legend(fontsize=7)
-    return fig
+    text = (
+        f"Mean square overlap of the LM-head rows against 1/m: {' and '.join(parts)}; "
+        "guides of slope 1 and 2 through the points' geometric centre, no fit."
+    )
+    return set_caption(fig, text)
+
+
+def _slope_and_se(x: pd.Series, y: pd.Series) -> tuple[float, float]:
+    """OLS slope of ln y on ln x and its standard error."""
+    line = fit_log_slope(x.to_numpy(float), y.to_numpy(float))
+    return line.slope, line.slope_se
 
 
 def fig6b(data: FigureData) -> Figure:
-    """Fig. 6b: L − L_\\m vs m for every family × dataset with the shared fit C m^-α_m."""
+    """Fig. 6b: the width-limited LLM loss L − L_\\m against m for every family × dataset, with the
+    shared fit C m^-α_m.
+
+    In the paper: 4 families × 4 datasets (wikitext, C4, the Pile, BookCorpus); α_m = 0.91 ± 0.04.
+    """
     losses = _llm(data, "Fig. 6b", "losses", "LLM eval losses (family, model, m, dataset, loss)")
     fit = _llm(data, "Fig. 6b", "width_fit", "a shared-exponent width fit of the LLM losses")
     assert isinstance(losses, pd.DataFrame) and isinstance(fit, WidthFit)
     table = loss_minus_offset(losses, fit)
+    dropped = int((table["loss_minus_offset"] <= 0).sum())
     table = table[table["loss_minus_offset"] > 0]
     if table.empty:
         raise MissingData("Fig. 6b needs LLM losses above their fitted offsets; none are.")
@@ -138,16 +173,45 @@ def fig6b(data: FigureData) -> Figure:
     ax.set_ylabel(axis_label("loss_minus_offset"))
     ax.set_title("Fig. 6b: width-limited part of the LLM loss", fontsize=9)
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # 16 groups: beside the axes
-    return fig
+    text = (
+        f"L − L\\m against m for {plural(len(table), '(model, dataset) point')}: "
+        f"{_groups_text(table)} ({source}); "
+        f"line: the shared fit, α_m = {fmt_pm(fit.exponent, fit.exponent_se)}; "
+        f"boxed: the paper's {pv.LLM_EXPONENT.text()}."
+    )
+    if dropped:
+        text += f" {plural(dropped, 'point')} at or below its fitted offset not drawn (log axis)."
+    return set_caption(fig, text)
+
+
+def _groups_text(table: pd.DataFrame) -> str:
+    """'4 families × 4 datasets (16 groups)', counted from the table."""
+    families = table["family"].nunique()
+    datasets = table["dataset"].nunique()
+    groups = len(table[["family", "dataset"]].drop_duplicates())
+    return (
+        f"{plural(families, 'family', 'families')} × {plural(datasets, 'dataset')} "
+        f"({plural(groups, 'group')}), m = {fmt(float(table['m'].min()))}–{fmt(float(table['m'].max()))}"
+    )
 
 
 def fig19(data: FigureData) -> Figure:
-    """Fig. 19: row-norm histogram of one LM head (OPT-125M in the paper); min norm > 0 = strong regime."""
+    """Fig. 19: histogram of the row norms ‖W_i‖ of one LM head.
+
+    In the paper: OPT-125M; the smallest norm is clearly above 0, a sign of strong superposition.
+    """
     llm = data.llm or LLMData()
     fig, axes = new_figure(width=5.2, height=3.8)
     ax = axes[0, 0]
     if llm.norms is not None and np.size(llm.norms):
-        draw_norm_histogram(ax, np.asarray(llm.norms), f"Fig. 19: {llm.norms_label}", thresholds=False)
+        norms = np.asarray(llm.norms, dtype=float)
+        norms = norms[np.isfinite(norms)]
+        draw_norm_histogram(ax, norms, f"Fig. 19: {llm.norms_label}", thresholds=False)
+        text = (
+            f"Row norms of {llm.norms_label or 'one LM head'}: {plural(norms.size, 'row')}; "
+            f"smallest {fmt(float(norms.min()))}, median {fmt(float(np.median(norms)))}, "
+            f"largest {fmt(float(norms.max()))}."
+        )
     elif llm.norm_histogram is not None and not llm.norm_histogram.empty:
         hist = llm.norm_histogram
         model = str(hist["model"].iloc[0])
@@ -160,15 +224,24 @@ def fig19(data: FigureData) -> Figure:
             color="tab:blue",
         )
         ax.set_title(f"Fig. 19: {model}", fontsize=8)
+        filled = one[one["count"] > 0]
+        text = (
+            f"Stored row-norm histogram of {model}: {plural(int(one['count'].sum()), 'row')} in "
+            f"{plural(len(one), 'bin')}; "
+            f"the lowest filled bin starts at {fmt(float(filled['bin_low'].min()))}."
+        )
     else:
         raise MissingData("Fig. 19 needs LM-head row norms or their histogram; none were given.")
     ax.set_xlabel(axis_label("row_norm"))
     ax.set_ylabel("number of rows (tokens)")
-    return fig
+    return set_caption(fig, text)
 
 
 def fig20(data: FigureData) -> Figure:
-    """Fig. 20: mean ± std, max and min row norm vs m per family: the mean is ~independent of m."""
+    """Fig. 20: mean ± std, largest and smallest LM-head row norm against m, one panel per family.
+
+    In the paper: four open families; the mean norm is roughly independent of m.
+    """
     geometry = _llm(data, "Fig. 20", "geometry", "an LLM geometry table with row-norm statistics")
     assert isinstance(geometry, pd.DataFrame)
     families = _families(geometry)
@@ -184,11 +257,27 @@ def fig20(data: FigureData) -> Figure:
     axes[0, 0].set_ylabel(axis_label("row_norm"))
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("Fig. 20: LM-head row norms vs width", fontsize=10)
-    return fig
+    spans = []
+    for family in families:
+        means = geometry.loc[geometry["family"] == family, "mean_norm"].to_numpy(float)
+        if means.size > 1:
+            spans.append(f"{family} {fmt(float(means.min()))}–{fmt(float(means.max()))}")
+    text = (
+        f"Row-norm statistics of {plural(len(geometry), 'LM head')} in "
+        f"{plural(len(families), 'family', 'families')} ({', '.join(families)}), "
+        f"m = {fmt(float(geometry['m'].min()))}–{fmt(float(geometry['m'].max()))} "
+        f"({(data.llm or LLMData()).geometry_source})."
+    )
+    if spans:
+        text += f" Range of the mean norm across m: {'; '.join(spans)}."
+    return set_caption(fig, text)
 
 
 def fig21(data: FigureData) -> Figure:
-    """Fig. 21: raw eval loss vs 1/m, roughly linear with a similar slope for each family and dataset."""
+    """Fig. 21: raw LLM eval loss against 1/m, one line per family and dataset.
+
+    In the paper: 4 families × 4 datasets; roughly linear in 1/m with a similar slope for each.
+    """
     losses = _llm(data, "Fig. 21", "losses", "LLM eval losses (family, model, m, dataset, loss)")
     assert isinstance(losses, pd.DataFrame)
     fig, axes = new_figure(width=7.6, height=4.6)
@@ -207,9 +296,12 @@ def fig21(data: FigureData) -> Figure:
             )
     ax.set_xlabel(axis_label("inv_m"))
     ax.set_ylabel(axis_label("llm_loss"))
-    ax.set_title(f"Fig. 21: eval loss vs 1/m ({(data.llm or LLMData()).losses_source})", fontsize=9)
+    source = (data.llm or LLMData()).losses_source
+    ax.set_title(f"Fig. 21: eval loss vs 1/m ({source})", fontsize=9)
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # 16 groups: beside the axes
-    return fig
+    points = plural(len(losses), "(model, dataset) point")
+    text = f"Eval loss against 1/m for {points}: {_groups_text(losses)} ({source})."
+    return set_caption(fig, text)
 
 
 def token_frequency_exponent(counts: np.ndarray) -> float:
@@ -223,7 +315,11 @@ def token_frequency_exponent(counts: np.ndarray) -> float:
 
 
 def fig22(data: FigureData) -> Figure:
-    """Fig. 22: token frequency vs rank, tokenizers × datasets, with the fitted α (≈ 1 everywhere)."""
+    """Fig. 22: token count against rank, one panel per tokenizer and dataset, with the fitted α.
+
+    In the paper: 4 tokenizers (Pythia, OPT, Qwen2.5, GPT-2) × 4 datasets (wikitext, C4, the Pile,
+    BookCorpus); fitted α ≈ 1 everywhere.
+    """
     freq = _llm(data, "Fig. 22", "token_freq", "token counts (tokenizer, dataset, rank, count)")
     assert isinstance(freq, pd.DataFrame)
     tokenizers, datasets = sorted(freq["tokenizer"].unique()), sorted(freq["dataset"].unique())
@@ -235,6 +331,7 @@ def fig22(data: FigureData) -> Figure:
         sharex=True,
         sharey=True,
     )
+    exponents = []
     for i, tokenizer in enumerate(tokenizers):
         for j, dataset in enumerate(datasets):
             ax = axes[i, j]
@@ -242,13 +339,25 @@ def fig22(data: FigureData) -> Figure:
             sub = sub[sub["count"] > 0]
             if len(sub) >= 3:
                 ax.plot(sub["rank"], sub["count"], lw=1)
-                note(ax, f"α = {token_frequency_exponent(sub['count'].to_numpy()):.2f}", "upper right")
+                exponents.append(token_frequency_exponent(sub["count"].to_numpy()))
+                note(ax, f"α = {exponents[-1]:.2f}", "upper right")
             set_loglog(ax)
             ax.set_title(f"{tokenizer} · {dataset}", fontsize=7)
     fig.supxlabel(axis_label("rank"), fontsize=9)
     fig.supylabel(axis_label("token_count"), fontsize=9)
     fig.suptitle("Fig. 22: token frequency vs rank", fontsize=10)
-    return fig
+    text = (
+        f"Token count against rank for {plural(len(tokenizers), 'tokenizer')} "
+        f"({', '.join(map(str, tokenizers))}) × {plural(len(datasets), 'dataset')} "
+        f"({', '.join(map(str, datasets))}): {plural(len(exponents), 'panel')} with data"
+    )
+    text += (
+        f"; fitted α from {min(exponents):.2f} to {max(exponents):.2f} "
+        f"({TOKEN_FIT_POINTS} ranks sampled evenly in log rank)."
+        if exponents
+        else "."
+    )
+    return set_caption(fig, text)
 
 
 def shared_log_slope(
@@ -270,7 +379,11 @@ def shared_log_slope(
 
 
 def fig23a(data: FigureData) -> Figure:
-    """Fig. 23a: parameters vs width for the open families, one shared exponent (paper 2.51; N ~ m³ late)."""
+    """Fig. 23a: parameter count N against width m for the open LLM families, with one shared exponent
+    and per-family coefficients, and a slope-3 guide.
+
+    In the paper: the four families share N ∝ m^2.51, with N ∼ m³ at large m.
+    """
     models = _llm(data, "Fig. 23a", "models", "a model table (family, d_model, n_params)")
     assert isinstance(models, pd.DataFrame)
     slope, se, coefs = shared_log_slope(
@@ -295,11 +408,21 @@ def fig23a(data: FigureData) -> Figure:
     ax.set_ylabel(axis_label("n_params"))
     ax.set_title("Fig. 23a: parameters vs width, open LLM families", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
-    return fig
+    families = _families(models)
+    text = (
+        f"N against m for {plural(len(models), 'model')} in {plural(len(families), 'family', 'families')} "
+        f"({', '.join(families)}); shared log–log slope {fmt_pm(slope, se)} with one coefficient per family; "
+        f"boxed: the paper's {pv.OPEN_FAMILIES_N_EXPONENT.text()}."
+    )
+    return set_caption(fig, text)
 
 
 def fig23b(data: FigureData) -> Figure:
-    """Fig. 23b: Chinchilla N vs d_model (Hoffmann et al. Table A9): slope 2.52 ± 0.03."""
+    """Fig. 23b: parameter count N against d_model for the Chinchilla models (Hoffmann et al. Table A9),
+    with the OLS line; the inset sets its slope beside the paper's.
+
+    In the paper: slope 2.52 ± 0.03, so α_m = 2.52 α_N = 0.88 ± 0.06 with α_N = 0.35 ± 0.02.
+    """
     table = _llm(data, "Fig. 23b", "chinchilla", "the Chinchilla Table A9 shapes")
     assert isinstance(table, pd.DataFrame)
     width = table["d_model"].to_numpy(float)
@@ -331,4 +454,10 @@ def fig23b(data: FigureData) -> Figure:
         f"Fig. 23b: Chinchilla; α_m = {fmt(paper.value)} α_N = {pv.CHINCHILLA_ALPHA_M.text()}", fontsize=8
     )
     ax.legend(fontsize=7, loc="upper left")
-    return fig
+    text = (
+        f"N against d_model for {plural(len(table), 'Chinchilla model')}, "
+        f"d_model = {fmt(float(width.min()))}–{fmt(float(width.max()))}; "
+        f"OLS slope {fmt_pm(line.slope, line.slope_se)}; "
+        f"inset: that slope beside the paper's {paper.text()}."
+    )
+    return set_caption(fig, text)
