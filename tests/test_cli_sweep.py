@@ -80,7 +80,7 @@ def test_ctrl_c_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     def interrupted(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli_sweep, "run_sweep", interrupted)
+    monkeypatch.setattr("superscale.sweep.run_sweep", interrupted)  # the command imports it when run
     result = runner.invoke(app, ["run", "paper-e2-alpha-quick", "--out", str(tmp_path / "s")])
     assert result.exit_code == 130
     assert "re-run the same command to resume" in result.output

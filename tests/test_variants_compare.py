@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from typer.testing import CliRunner
 
 from superscale import schema
-from superscale.variants.cli import register
+from superscale.cli.variants import register
 from superscale.variants.compare import (
     CE_EXACT,
     CE_SPEC_WIDTH,

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from superscale.cli import analysis, aspect, llm, report, reproduce, sweep
-from superscale.variants import cli as variants
+from superscale.cli import analysis, aspect, llm, report, reproduce, sweep, variants
 
 app = typer.Typer(
     name="superscale",

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from superscale import schema
 from superscale.cli._common import console, user_errors
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 llm_app = typer.Typer(
     name="llm",
@@ -134,6 +136,8 @@ def geometry_cmd(
         append_rows(frame, out, GEOMETRY_KEY)
         console.print(f"appended {len(frame)} row(s) to {out}")
     if hist_out is not None:
+        import pandas as pd
+
         append_rows(pd.concat(hists, ignore_index=True), hist_out, ["model", "bin_low"])
         console.print(f"appended norm histograms to {hist_out}")
 
@@ -170,6 +174,8 @@ def eval_cmd(
         device=device,
     )  # fmt: skip
     cols = ["model", "m", "dataset", "loss", "perplexity", "loss_per_predicted_token", "n_label_tokens"]
+    import pandas as pd
+
     _print_frame(pd.DataFrame([row]), "loss (nats/token)", cols)
     if out is not None:
         append_rows(pd.DataFrame([row]), out, ["family", "model", "dataset"])

@@ -4,82 +4,35 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.progress import Progress as RichBar
 from rich.table import Table
 
 from superscale.cli._common import console, err_console, fail, user_errors
-from superscale.executors import Progress, ShardOutcome
-from superscale.grid import Shard, plan_sweep
-from superscale.presets import list_presets, load_preset, preset_text
-from superscale.store import Store, open_store
-from superscale.sweep import run_sweep
+
+if TYPE_CHECKING:  # the library loads inside the commands, so `superscale --help` stays fast
+    import pandas as pd
+
+    from superscale.executors import Progress
+    from superscale.store import Store
 
 INTERRUPTED_EXIT = 130
 
 presets_app = typer.Typer(help="Built-in sweeps that reproduce the paper's toy experiments.")
 
 
-class RichProgress(Progress):
-    """Two bars on a terminal: shards (with models/s and ETA) and the steps of the current shard."""
-
-    def __init__(self) -> None:
-        self.bar = RichBar(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        )
-
-    def start(self, shards: Sequence[Shard], n_done: int, n_total: int) -> None:
-        self.models_total = sum(len(s.runs) for s in shards)
-        self.models_done, self.started = 0, time.perf_counter()
-        self.bar.start()
-        if n_done:
-            self.bar.console.print(f"resuming: {n_done} of {n_total} shards already done")
-        self.shards = self.bar.add_task("shards", total=len(shards), rate="")
-        self.steps = self.bar.add_task("steps", total=1, rate="", visible=False)
-
-    def shard_started(self, shard: Shard) -> None:
-        self.bar.reset(self.steps, total=shard.steps, visible=True)
-        self.bar.update(self.steps, description=f"n={shard.n} m={shard.m} ({len(shard.runs)} models)")
-
-    def step(self, shard: Shard, step: int) -> None:
-        self.bar.update(self.steps, completed=step + 1)
-
-    def shard_done(self, shard: Shard, outcome: ShardOutcome) -> None:
-        self.models_done += len(shard.runs)
-        rate = self.models_done / max(time.perf_counter() - self.started, 1e-9)
-        self.bar.update(self.shards, advance=1, rate=f"{rate:.2f} models/s")
-        if outcome.failed:
-            self.bar.console.print(f"[yellow]{len(outcome.failed)} run(s) of {shard.shard_id} diverged[/]")
-
-    def close(self) -> None:
-        self.bar.stop()
-
-
 def progress_for(quiet: bool) -> Progress:
     """A rich bar on a terminal, log lines otherwise, nothing with --quiet."""
+    from superscale.executors import LogProgress, Progress
+
     if quiet:
         return Progress()
     if sys.stdout.isatty():
+        from superscale.cli.progress import RichProgress
+
         return RichProgress()
-    from superscale.executors import LogProgress
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     return LogProgress()
@@ -96,6 +49,8 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Train a sweep into OUT; finished shards are skipped, so re-running resumes."""
+    from superscale.sweep import run_sweep
+
     try:
         store = user_errors(run_sweep)(
             config,
@@ -128,6 +83,9 @@ def presets(ctx: typer.Context) -> None:
     """List the built-in presets with their size and expected time."""
     if ctx.invoked_subcommand is not None:
         return
+    from superscale.grid import plan_sweep
+    from superscale.presets import list_presets, load_preset
+
     table = Table(caption="CPU: -quick measured (CPU time, one thread); paper scale and GPU estimated")
     table.add_column("preset", no_wrap=True)
     for column in ("models", "model-steps", "CPU", "GPU"):
@@ -162,10 +120,14 @@ def _minutes(value: float | None) -> str:
 @user_errors
 def presets_show(name: str = typer.Argument(..., help="Preset name.")) -> None:
     """Print the preset's TOML (copy it to a file and edit it)."""
+    from superscale.presets import preset_text
+
     console.print(preset_text(name), markup=False, highlight=False, soft_wrap=True)
 
 
 def _stores_under(path: Path) -> list[Store]:
+    from superscale.store import open_store
+
     if not path.exists():
         raise FileNotFoundError(f"no such directory {str(path)!r}")
     try:
@@ -205,6 +167,8 @@ def ls(path: Path = typer.Argument(..., help="A store, or a directory of stores.
 @user_errors
 def show(path: Path = typer.Argument(..., help="A store directory.")) -> None:
     """Summarise one store: progress, time, device, versions, grid and loss range."""
+    from superscale.store import open_store
+
     store = open_store(path)
     s = store.summary()
     lines = [
@@ -238,6 +202,8 @@ def query(
     csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
 ) -> None:
     """Run DuckDB SQL over the store's Parquet tables."""
+    from superscale.store import open_store
+
     result = open_store(path).query(sql)
     if csv:
         console.print(result.to_csv(index=False), end="", markup=False, highlight=False, soft_wrap=True)
