@@ -176,14 +176,14 @@ def test_figure_files_are_written_for_papers_and_slides(report) -> None:
 def test_verdicts_and_exponent_table_come_from_the_fits(report) -> None:
     index, _ = report
     text = index.read_text(encoding="utf-8")
-    # synthetic strong runs are planted at α_m = 1 for α ≤ 1.5 (12 fits: 4 γ < 0 × 3 α)
-    assert (
-        "strong regime: α_m = 1.0000 ± 0.0000 (mean ± sd over 12 fits, γ &lt; 0) over data exponents 0.5–1.5"
-        in text
-    )
-    assert "paper: ≈ 1" in text
-    assert "LLM width exponent (synthetic)" in text and "paper: 0.91 ± 0.04 (Fig. 6b)" in text
-    assert "Chinchilla: N ∝ m^2.523 ± 0.026" in text
+    # synthetic strong runs are planted at α_m = 1 for α ≤ 1.5; Fig. 5e's band covers α ≤ 1.25 at γ ≤ −0.3
+    # (8 fits: α ∈ {0.5, 1} × γ ∈ {−1, −0.78, −0.56, −0.33}), and 1 lies inside it
+    assert "strong regime vs ≈ 0.8–1.1 (Fig. 5e, read from plot): 8 of 8 fits agree" in text
+    # weak α = 1.5 runs lose exactly the tail Σ_{i>m} p_i at n = 200: α_m = 0.729, not α − 1 = 0.5
+    assert "power α = 1.5, γ = 0.111: α_m = 0.729 ± 0.027 by 8.4σ" in text
+    assert "LLM width exponent (synthetic): α_m = 0.900 ± 0.010 vs 0.91 ± 0.04 (Fig. 6b)" in text
+    assert "agrees within the combined error (0.2σ)" in text  # |0.90 − 0.91| / √(0.01² + 0.04²) = 0.24
+    assert "Chinchilla: N ∝ m^2.523 ± 0.026 vs 2.52 ± 0.03 (Fig. 23b)" in text
     assert "<th>α_m</th>" in text and "max{1, 2(α−1)} = 2" in text
     assert "synthetic store" in text and "name = &quot;synthetic&quot;" in text
 
@@ -259,7 +259,9 @@ def test_cli_writes_the_report_and_opens_it(tmp_path: Path, monkeypatch: pytest.
         assert (index.parent / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF"), name
         assert f'href="figures/{name}.pdf"' in text
     assert "Fig. 7</b> not drawn: Fig. 7 needs the weights" in text  # no weights in a hand-made store
-    assert "strong regime (γ = −1), linear: α_m = 1.000 ± 0.000" in text
+    # planted α_m = 1 (SE 0) against Fig. 1d's 0.89 ± 0.05: (1 − 0.89) / 0.05 = 2.2σ
+    line = "strong regime, linear, γ = −1: α_m = 1.000 ± 0.000 (m = 8–64) vs 0.89 ± 0.05 (Fig. 1d)"
+    assert f"{line}: differs by 2.2σ" in text
     assert opened == [index.resolve().as_uri()]
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from superscale import __version__, schema
+from superscale import schema
+from superscale._version import __version__
 from superscale.plots import (
     ALPHA_SCAN,
     DENSITY,
@@ -32,11 +33,15 @@ from superscale.plots import (
 )
 from superscale.plots.style import figure_bytes
 from superscale.report import html
+from superscale.report.comparison import VERDICT_RULES, fit_warnings
+from superscale.report.recipe import recipe_verdicts
 from superscale.report.tables import exponent_table
 from superscale.report.verdicts import (
+    LLM_NOT_MEASURED,
     alpha_scan_verdicts,
     density_verdicts,
     large_model_verdicts,
+    llm_provenance,
     llm_verdicts,
     run_summary,
 )
@@ -134,6 +139,7 @@ class Section:
     title: str
     verdicts: list[str] = field(default_factory=list)
     body: str = ""
+    warnings: list[str] = field(default_factory=list)  # shown above the verdicts, in orange
 
 
 SectionBuilder = Callable[[ReportContext], Section | None]
@@ -181,8 +187,17 @@ def overview_section(ctx: ReportContext) -> Section | None:
     return Section("overview", "Overview", [], body)
 
 
+def recipe_section(ctx: ReportContext) -> Section | None:
+    """How the store's training recipe differs from the paper's, quantity by quantity (from the runs)."""
+    if not _has_store(ctx) or ctx.data.runs.empty:
+        return None
+    verdicts, table = recipe_verdicts(ctx.data.runs, ctx.data.config)
+    body = html.table_html(table) if not table.empty else ""
+    return Section("recipe", "Recipe: this store against the paper", verdicts, body)
+
+
 def exponents_section(ctx: ReportContext) -> Section | None:
-    """All α_m fits beside theory and paper."""
+    """All α_m fits beside theory and paper, each comparison with its computed verdict."""
     if not _has_store(ctx):
         return None
     table = exponent_table(ctx.data)
@@ -190,10 +205,10 @@ def exponents_section(ctx: ReportContext) -> Section | None:
         return Section(
             "exponents", "Fitted exponents", ["no α_m fits in this store (run `superscale analyze`)"], ""
         )
-    body = html.table_html(table)
+    body = f"<p>{html.esc(VERDICT_RULES)}</p>" + html.table_html(table)
     if len(table) > 40:
         body = f"<details><summary>{len(table)} fits (click to show)</summary>{body}</details>"
-    return Section("exponents", "Fitted exponents", [], body)
+    return Section("exponents", "Fitted exponents", [], body, fit_warnings(ctx.data))
 
 
 def _figure_section(
@@ -211,13 +226,22 @@ def _figure_section(
     return build
 
 
+def llm_section(ctx: ReportContext) -> Section | None:
+    """LLM figures and verdicts; the title says when nothing of it was measured here."""
+    title = "Large language models"
+    if ctx.data.llm is not None and not llm_provenance(ctx.data.llm)[0]:
+        title += f" ({LLM_NOT_MEASURED})"
+    return _figure_section("llm", title, LLM, llm_verdicts)(ctx)
+
+
 SECTION_BUILDERS: list[SectionBuilder] = [
     overview_section,
+    recipe_section,
     exponents_section,
     _figure_section("large", "Weak vs strong superposition: frequency families", LARGE, large_model_verdicts),
     _figure_section("alpha-scan", "Data exponent × weight decay", ALPHA_SCAN, alpha_scan_verdicts),
     _figure_section("density", "Activation density", DENSITY, density_verdicts),
-    _figure_section("llm", "Large language models", LLM, llm_verdicts),
+    llm_section,
 ]
 
 
@@ -257,7 +281,9 @@ def render_page(ctx: ReportContext) -> str:
                 (
                     section.anchor,
                     section.title,
-                    html.section_html(section.anchor, section.title, section.verdicts, section.body),
+                    html.section_html(
+                        section.anchor, section.title, section.verdicts, section.body, section.warnings
+                    ),
                 )
             )
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -45,11 +45,11 @@ from superscale.variants.compare import RUNS_FILE as VARIANTS_RUNS_FILE
 __all__ = ["aspect_files", "aspect_section", "variants_files", "variants_section"]
 
 VARIANTS_INTRO = (
-    "The paper measures α_m for the squared-error toy model only; §3.6 argues that a softmax read-out also "
-    "gives L ∝ 1/m and §3.7 that fixed representation norms (nGPT-like) favour superposition. These runs "
-    "train the models on the same frequencies p_i ∝ i^-α, seeds and recipe and fit ln L = c − α_m ln m for "
-    "each. Losses are each model's own (summed squared error or nats per sample): exponents compare across "
-    "models, absolute values do not."
+    "The paper measures α_m for the squared-error toy model only; its App. A.2 argues that a softmax "
+    "read-out also gives L ∝ 1/m and its discussion that fixed representation norms (nGPT-like) favour "
+    "superposition. These runs train the models on the same frequencies p_i ∝ i^-α, seeds and recipe and "
+    "fit ln L = c − α_m ln m for each. Losses are each model's own (summed squared error or nats per "
+    "sample): exponents compare across models, absolute values do not."
 )
 
 

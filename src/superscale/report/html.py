@@ -28,6 +28,8 @@ section { background: #fff; border: 1px solid #e1e4e8; border-radius: 6px; paddi
 h2 { margin-top: .2em; font-size: 1.25em; }
 ul.verdicts { background: #f3f8f3; border-left: 4px solid #4c9a4c; padding: .6em 1em .6em 2em; }
 ul.verdicts li { margin: .25em 0; }
+ul.warnings { background: #fdf6ec; border-left: 4px solid #d08a1e; padding: .6em 1em .6em 2em; }
+ul.warnings li { margin: .25em 0; }
 .figures { display: flex; flex-wrap: wrap; gap: 1.2em; }
 figure { margin: 0; flex: 1 1 560px; max-width: 900px; }
 figure img { width: 100%; height: auto; border: 1px solid #eee; }
@@ -94,11 +96,17 @@ def missing_html(label: str, message: str) -> str:
     return f'<li class="missing"><b>{esc(label)}</b> not drawn: {esc(message)}</li>'
 
 
-def section_html(anchor: str, title: str, verdicts: list[str], body: str) -> str:
-    """One section: title, verdicts, then its body (tables, figures)."""
+def section_html(
+    anchor: str, title: str, verdicts: list[str], body: str, warnings: list[str] | None = None
+) -> str:
+    """One section: title, warnings (unconverged runs, flagged fits), verdicts, then its body."""
+    warning_block = ""
+    if warnings:
+        items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
+        warning_block = f'<ul class="warnings">{items}</ul>'
     items = "".join(f"<li>{esc(v)}</li>" for v in verdicts)
     verdict_block = f'<ul class="verdicts">{items}</ul>' if verdicts else ""
-    return f'<section id="{esc(anchor)}"><h2>{esc(title)}</h2>{verdict_block}{body}</section>'
+    return f'<section id="{esc(anchor)}"><h2>{esc(title)}</h2>{warning_block}{verdict_block}{body}</section>'
 
 
 def page_html(title: str, subtitle: str, sections: list[tuple[str, str, str]]) -> str:

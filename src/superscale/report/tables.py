@@ -1,4 +1,4 @@
-"""The report's table of fitted exponents, each beside its theory line and the paper's number."""
+"""The report's table of fitted exponents, each beside its theory line, the paper's number and a verdict."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import pandas as pd
 
 from superscale import schema, theory
 from superscale.plots import paper_values as pv
-from superscale.plots.data import FigureData, loglog_fits
+from superscale.plots.data import FigureData
 from superscale.plots.style import distribution_label, fmt, fmt_pm
-from superscale.report.verdicts import _is_large_family
+from superscale.report.comparison import FitComparison, compare_fits
 
 
 def theory_exponent(family: str, alpha: float, gamma: float) -> str:
-    """The regime's prediction for α_m (PAPER_SPEC §3), as text."""
+    """The regime's prediction for α_m (the paper's theory: 1 strong, max{1, 2(α−1)} skewed, α − 1 weak)."""
     power = family == "power" and np.isfinite(alpha)
     if gamma < 0:
         if power and alpha >= 1:
@@ -26,49 +26,69 @@ def theory_exponent(family: str, alpha: float, gamma: float) -> str:
     return "not a power law (weak)"
 
 
-def paper_exponent(family: str, alpha: float, scale: float, gamma: float, density: float) -> str:
-    """The published α_m (or R²) this group should be compared with, or '' when the paper gives none."""
-    dist = (family, alpha, scale)
-    if gamma < 0 and _is_large_family(dist) and family in pv.STRONG_LARGE_EXPONENT:
-        return pv.STRONG_LARGE_EXPONENT[family].text()
-    if gamma > 0 and _is_large_family(dist) and ("weak", family) in pv.R2_LARGE:
-        return "R² " + pv.R2_LARGE[("weak", family)].text()
-    if gamma < 0 and family == "power" and np.isfinite(density) and not math.isclose(density, 1.0):
-        values = [v.value for v in pv.DENSITY_EXPONENTS]
-        return f"{fmt(min(values))}–{fmt(max(values))} (Fig. 14b, E > 1)"
-    return ""
+def r2_text(comparison: FitComparison) -> str:
+    """R², with the paper's Fig. 9a bar beside it for the large-model families (no error: a difference)."""
+    r2 = comparison.value(schema.R2)
+    text = f"{r2:.3f}"
+    fit = comparison.fit
+    family = str(fit.get(schema.FAMILY, ""))
+    paper = pv.R2_LARGE.get((comparison.regime or "", family))
+    large = pv.is_large_family(
+        family,
+        comparison.value(schema.ALPHA),
+        comparison.value(schema.SCALE),
+        comparison.value(schema.N_FEATURES),
+    )
+    if comparison.experiment == "E1" and paper is not None and large:
+        text += f" (paper {paper.text()}; ours {r2 - paper.value:+.2f})"
+    return text
 
 
 def exponent_table(data: FigureData) -> pd.DataFrame:
-    """One row per α_m fit: the group, α_m ± SE, CI, R², widths, theory and paper; sorted by group."""
-    fits = loglog_fits(data)
-    if fits.empty:
+    """One row per α_m fit: the group, α_m ± SE over its fit window, flags, the all-width fit where it
+    differs, theory, the paper's number, the regime check and the computed verdict; sorted by group."""
+    comparisons = compare_fits(data)
+    if not comparisons:
         return pd.DataFrame()
     rows = []
-    for fit in fits.to_dict("records"):
+    for c in comparisons:
+        fit = c.fit
         family = str(fit.get(schema.FAMILY, ""))
-        alpha = float(fit.get(schema.ALPHA, math.nan))
-        scale = float(fit.get(schema.SCALE, math.nan))
-        gamma = float(fit.get(schema.GAMMA, math.nan))
-        density = float(fit.get(schema.DENSITY, math.nan))
-        low, high = fit.get(schema.EXPONENT_CI_LOW, math.nan), fit.get(schema.EXPONENT_CI_HIGH, math.nan)
+        alpha, scale, gamma, density = (
+            c.value(schema.ALPHA),
+            c.value(schema.SCALE),
+            c.value(schema.GAMMA),
+            c.value(schema.DENSITY),
+        )
+        low, high = c.value(schema.EXPONENT_CI_LOW), c.value(schema.EXPONENT_CI_HIGH)
+        name = str(fit.get(schema.EXPERIMENT, ""))
+        beside = ""
+        if c.all_widths is not None:
+            other = FitComparison(c.all_widths, c.experiment, c.regime, None, c.check)
+            beside = f"{fmt_pm(other.exponent, other.exponent_se)} ({other.window()})"
         rows.append(
             {
-                "experiment": str(fit.get(schema.EXPERIMENT, "")),
+                "experiment": f"{name} ({c.experiment})" if c.experiment else name,
                 "data": distribution_label(family, alpha, scale),
-                "n": fmt(float(fit.get(schema.N_FEATURES, math.nan))),
+                "n": fmt(c.value(schema.N_FEATURES)),
                 "γ": fmt(gamma),
                 "E": fmt(density),
-                "α_m": fmt_pm(float(fit[schema.EXPONENT]), float(fit.get(schema.EXPONENT_SE, math.nan))),
+                "α_m": fmt_pm(c.exponent, c.exponent_se),
                 "95% CI": f"{fmt(low)} – {fmt(high)}" if np.isfinite(low) and np.isfinite(high) else "",
-                "R²": f"{float(fit[schema.R2]):.3f}",
-                "m": f"{fmt(fit.get('m_min', math.nan))}–{fmt(fit.get('m_max', math.nan))}",
+                "R²": r2_text(c),
+                "fit window": c.window(),
+                "flags": c.flags(),
+                "all widths": beside,
                 "theory": theory_exponent(family, alpha, gamma),
-                "paper": paper_exponent(family, alpha, scale, gamma, density),
-                "_sort": (str(fit.get(schema.EXPERIMENT, "")), family, alpha, scale, density, gamma),
+                "paper": c.paper.text() if c.paper is not None else "",
+                "regime (φ½)": c.check.text() if c.paper is not None else "",
+                "verdict": c.verdict(),
+                "_sort": (name, family, alpha, scale, density, gamma),
             }
         )
     table = pd.DataFrame(rows)
+    if not (table["all widths"] != "").any():
+        table = table.drop(columns="all widths")
     order = sorted(range(len(rows)), key=lambda i: tuple(_sortable(v) for v in rows[i]["_sort"]))
     return table.iloc[order].drop(columns="_sort").reset_index(drop=True)
 
