@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from superscale import schema
 from superscale.cli._common import console, user_errors
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _fmt(value: float, digits: int = 2) -> str:
