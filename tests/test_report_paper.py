@@ -206,7 +206,7 @@ def test_weak_claims_are_checked_only_on_runs_in_weak_superposition() -> None:
     data = quick_e2(weak_phi={0.5: 3.6, 1.5: 2.5})
     row = _row(exponent_table(data), "1.5", "0.111")
     assert row["paper"] == "≈ 0.5 (Fig. 4b: α − 1, read from plot)"
-    assert row["verdict"].startswith("not compared: not in weak superposition (φ½ = ")
+    assert row["verdict"].startswith("not compared: not in weak superposition: φ½ = ")
     assert "2.5 × m/n" in row["verdict"] and "weak needs φ½ ≤ 1.5 m/n" in row["verdict"]
     lines = alpha_scan_verdicts(data)
     assert not any(line.startswith("weak regime, power α = 1.5") for line in lines)
@@ -229,7 +229,10 @@ def test_strong_claims_are_checked_only_on_runs_in_strong_superposition() -> Non
     )
     data.metrics.loc[partial, schema.PHI_HALF] = 0.7  # α = 2, γ = −1: only 70 % of features represented
     row = _row(exponent_table(data), "2", "−1")
-    assert row["verdict"].startswith("not compared: not in strong superposition (φ½ = 0.7 at m = ")
+    assert (
+        row["verdict"]
+        == "not compared: not in strong superposition: φ½ = 0.7 at m = 10; strong needs φ½ ≥ 0.9"
+    )
     [named] = [line for line in alpha_scan_verdicts(data) if "not in strong superposition" in line]
     assert "power α = 2, γ = −1 (φ½ = 0.7 at m = 10)" in named
 

@@ -88,18 +88,19 @@ class RegimeCheck:
     """Whether a group's runs are in the regime a paper number belongs to."""
 
     ok: bool | None  # None: φ½ not measured
-    reason: str  # the worst width, for a human: "φ½ = 0.36 = 3.6 × m/n at m = 100"
+    reason: str = ""  # the worst width, for a human: "φ½ = 0.36 = 3.6 × m/n at m = 100"
+    need: str = ""  # the tolerance: "weak needs φ½ ≤ 1.5 m/n"
 
     def text(self) -> str:
         if self.ok is None:
             return "not checked (no φ½; run `superscale analyze`)"
-        return ("✓ " if self.ok else "✗ ") + self.reason
+        return ("✓ " if self.ok else "✗ ") + f"{self.reason} ({self.need})"
 
 
 def check_regime(runs: pd.DataFrame, regime: str) -> RegimeCheck:
     """Weak: φ½ ≤ WEAK_PHI_HALF_RATIO · m/n at every width of `runs`; strong: φ½ ≥ STRONG_PHI_HALF_MIN."""
     if runs.empty or schema.PHI_HALF not in runs or runs[schema.PHI_HALF].isna().all():
-        return RegimeCheck(None, "")
+        return RegimeCheck(None)
     runs = runs.dropna(subset=[schema.PHI_HALF])
     phi = runs[schema.PHI_HALF].astype(float).to_numpy()
     m = runs[schema.M_HIDDEN].astype(float).to_numpy()
@@ -108,11 +109,11 @@ def check_regime(runs: pd.DataFrame, regime: str) -> RegimeCheck:
         i = int(np.argmax(ratio))
         ok = bool(ratio[i] <= WEAK_PHI_HALF_RATIO)
         need = f"weak needs φ½ ≤ {WEAK_PHI_HALF_RATIO:g} m/n"
-        return RegimeCheck(ok, f"φ½ = {fmt(phi[i], 2)} = {ratio[i]:.1f} × m/n at m = {fmt(m[i])} ({need})")
+        return RegimeCheck(ok, f"φ½ = {fmt(phi[i], 2)} = {ratio[i]:.1f} × m/n at m = {fmt(m[i])}", need)
     i = int(np.argmin(phi))
     ok = bool(phi[i] >= STRONG_PHI_HALF_MIN)
     need = f"strong needs φ½ ≥ {STRONG_PHI_HALF_MIN:g}"
-    return RegimeCheck(ok, f"φ½ = {fmt(phi[i], 2)} at m = {fmt(m[i])} ({need})")
+    return RegimeCheck(ok, f"φ½ = {fmt(phi[i], 2)} at m = {fmt(m[i])}", need)
 
 
 @dataclass
@@ -150,7 +151,7 @@ class FitComparison:
         if self.paper is None:
             return ""
         if self.check.ok is False:
-            return f"not compared: not in {self.regime} superposition ({self.check.reason})"
+            return f"not compared: not in {self.regime} superposition: {self.check.reason}; {self.check.need}"
         text = agreement(self.exponent, self.exponent_se, self.paper)
         if self.check.ok is None:
             text += " (regime not checked: no φ½)"
@@ -277,7 +278,7 @@ def compare_fits(data: FigureData) -> list[FitComparison]:
                 scale=float(fit.get(schema.SCALE, math.nan)),
                 n=float(fit.get(schema.N_FEATURES, math.nan)),
             )
-        check = check_regime(group, regime) if regime is not None else RegimeCheck(None, "")
+        check = check_regime(group, regime) if regime is not None else RegimeCheck(None)
         out.append(FitComparison(fit, tag, regime, paper, check, beside, recipes.get(name), group))
     return out
 

@@ -83,7 +83,7 @@ def paper_value_verdicts(comparisons: list[FitComparison], numbers: bool = True)
                 sign, rule, claim = ">", f"φ½ ≤ {WEAK_PHI_HALF_RATIO:g} m/n", "α_m ≈ α − 1 (Fig. 4b)"
             else:
                 sign, rule, claim = "<", f"φ½ ≥ {STRONG_PHI_HALF_MIN:g}", "the strong-regime numbers"
-            named = [f"{c.label()} ({c.check.reason.split(' (')[0]})" for c in outside]
+            named = [f"{c.label()} ({c.check.reason})" for c in outside]
             out.append(
                 f"γ {sign} 0 but not in {regime} superposition (that needs {rule} at every fitted width), so "
                 f"{claim} is not checked on: {_listed(named)}"
