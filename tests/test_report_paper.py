@@ -394,3 +394,22 @@ def test_open_families_parameter_exponent_is_compared_with_fig_23a(tmp_path: Pat
         "N ∝ m^2.318 ± 0.065 (one exponent, a coefficient per family) vs 2.51 (Fig. 23a): differs by 2.9σ"
         in line
     )
+
+
+def test_r2_is_set_beside_fig_9a_only_for_runs_in_the_regime() -> None:
+    widths = (8, 16, 32, 64, 128)
+    runs, metrics, fits = [], [], []
+    for gamma, phi in ((-1.0, 1.0), (0.1, 1.0)):  # the weak-γ linear runs represent every feature
+        group = _group("paper-e1-large-quick", "linear", math.nan, gamma, 1024)
+        r, k = _runs(group, widths, QUICK_RECIPE, phi)
+        runs += r
+        metrics += k
+        fits.append(_fit(group, 0.9, 0.05, widths, r2=0.95))
+    data = FigureData(runs=pd.DataFrame(runs), metrics=pd.DataFrame(metrics), fits=pd.DataFrame(fits))
+    lines = [line for line in large_model_verdicts(data) if "Fig. 9a" in line]
+    assert lines == [
+        "strong regime, linear, γ = −1: R² = 0.950 vs ≈ 0.987 (Fig. 9a, read from plot): ours −0.04 "
+        "(no error bars to test against)",
+        "weak regime, linear, γ = 0.1: R² = 0.950 vs ≈ 0.87 (Fig. 9a, read from plot): not compared: not in "
+        "weak superposition: φ½ = 1 = 128.0 × m/n at m = 8; weak needs φ½ ≤ 1.5 m/n",
+    ]

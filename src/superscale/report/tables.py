@@ -40,7 +40,8 @@ def r2_text(comparison: FitComparison) -> str:
         comparison.value(schema.N_FEATURES),
     )
     if comparison.experiment == "E1" and paper is not None and large:
-        text += f" (paper {paper.text()}; ours {r2 - paper.value:+.2f})"
+        difference = f"{r2 - paper.value:+.2f}".replace("-", "−")
+        text += f" (paper {paper.text()}; ours {difference})"
     return text
 
 

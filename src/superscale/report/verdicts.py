@@ -103,10 +103,13 @@ def large_model_verdicts(data: FigureData) -> list[str]:
         )
         if paper_r2 is not None and large:
             r2 = c.value(schema.R2)
-            out.append(
-                f"{c.regime} regime, {c.label()}: R² = {r2:.3f} vs {paper_r2.text()}: "
-                f"ours {r2 - paper_r2.value:+.2f} (no error bars to test against)"
-            )
+            line = f"{c.regime} regime, {c.label()}: R² = {r2:.3f} vs {paper_r2.text()}: "
+            if c.check.ok is False:
+                line += f"not compared: not in {c.regime} superposition: {c.check.reason}; {c.check.need}"
+            else:
+                difference = f"{r2 - paper_r2.value:+.2f}".replace("-", "−")
+                line += f"ours {difference} (no error bars to test against)"
+            out.append(line)
     return out
 
 
