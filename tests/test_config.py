@@ -247,4 +247,9 @@ def test_sweep_config_is_frozen_and_forbids_extra() -> None:
     config = SweepConfig()
     with pytest.raises(ValueError):
         config.n = 3  # type: ignore[misc]
+    # a misspelt field is an error naming it, at the top level and inside a table
+    with pytest.raises(ValueError, match=r"gama: Extra inputs are not permitted"):
+        parse_config({"gama": [-1.0]})
+    with pytest.raises(ValueError, match=r"train\.step: Extra inputs are not permitted"):
+        parse_config({"train": {"step": 10}})
     assert math.isfinite(config.train.lr_floor)

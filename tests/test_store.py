@@ -13,10 +13,13 @@ import torch
 from superscale import schema
 from superscale.atomic import TMP_MARK, write_bytes_atomic
 from superscale.config import parse_config
+from superscale.data import derive_seed, sample_sparse
 from superscale.engine import DivergenceError, train_shard
 from superscale.grid import expand_runs
+from superscale.model import init_toy_params
 from superscale.store import Store, StoreBusyError, StoreWriter, open_store
 from superscale.sweep import run_sweep
+from tests.oracle import train_plain
 from tests.tiny import tiny_sweep
 
 TINY = tiny_sweep("tiny")
@@ -40,9 +43,26 @@ def test_layout_and_tables(tiny_store: Store) -> None:
     for column in (schema.SEED, *provenance):
         assert column in runs
     assert set(runs[schema.DEVICE]) == {"cpu"} and set(runs[schema.THREADS]) == {1}
-    # the final loss is on the summed scale and equals n × the per-feature value
-    per_feature = (runs[schema.FINAL_LOSS_PER_FEATURE] * 20).tolist()
-    assert runs[schema.FINAL_LOSS].tolist() == pytest.approx(per_feature)
+    # the stored final loss is n × the mean of the last step losses of the paper's loop (tests/oracle.py),
+    # trained here independently for one run from its seed
+    run = expand_runs(parse_config(TINY))[3]
+    W0, b0 = init_toy_params(run.n, run.m, [run.seed])
+    generator = torch.Generator().manual_seed(derive_seed(run.seed, "data:" + run.data_key))
+    probs = run.probs()
+    _, _, losses = train_plain(
+        W0[0],
+        b0[0],
+        lambda: sample_sparse(probs, run.batch, generator).to_dense(),
+        run.gamma,
+        run.lr_W,
+        run.lr_b,
+        run.steps,
+        run.warmup_steps,
+    )
+    stored = runs.set_index(schema.RUN_ID).loc[run.run_id]
+    assert stored[schema.FINAL_LOSS] == pytest.approx(
+        20 * sum(losses[-run.final_window :]) / run.final_window, rel=1e-4
+    )
     curves = tiny_store.curves
     assert len(curves) == 8 * 11  # steps 0, 3, ..., 27 and the last step 29
     assert set(curves[schema.STEP]) == {0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 29}

@@ -102,6 +102,22 @@ def test_shards_group_by_shape_and_respect_the_size_cap() -> None:
     assert sorted(len(s.runs) for s in shards) == [2] * 4 + [5] * 8
     assert [s.shard_id for s in shards] == [s.shard_id for s in make_shards(runs, max_models=5)]
     assert len({s.shard_id for s in shards}) == len(shards)
+    # frozen values: a shard id that changes silently would make a resumed store retrain finished shards
+    assert [s.shard_id for s in shards[:2]] == ["n20-m2-e7f53c51e8", "n20-m3-e803161b45"]
+
+
+def test_shards_train_stream_first_so_a_part_finished_sweep_has_whole_curves() -> None:
+    """With one data stream per shard, every width of the first stream comes before the second stream."""
+    config = parse_config({"n": 20, "m": [2, 3, 4], "gamma": [-1.0, 0.1], "data": {"alpha": [2.0, 1.0]}})
+    shards = make_shards(expand_runs(config), max_models=2)
+    assert [(s.runs[0].alpha, s.m) for s in shards] == [
+        (2.0, 2),
+        (2.0, 3),
+        (2.0, 4),
+        (1.0, 2),
+        (1.0, 3),
+        (1.0, 4),
+    ]
 
 
 def test_runs_sharing_a_data_stream_stay_together() -> None:
