@@ -170,3 +170,19 @@ def histogram_peaks(values: np.ndarray, bins: np.ndarray, prominence: float = 0.
     peaks, _ = find_peaks(np.r_[0.0, smooth, 0.0], prominence=prominence * smooth.max())
     centres = (edges[:-1] + edges[1:]) / 2
     return [float(centres[p - 1]) for p in peaks]
+
+
+def flags_text(fits: pd.DataFrame) -> str:
+    """' 2 of the 12 fits drawn carry flags in fits.parquet: negative exponent; …' ('' when none do).
+
+    The analysis writes `flags` on every fit ("" when fine); tables written before it have no column.
+    """
+    if fits.empty or schema.FIT_FLAGS not in fits:
+        return ""
+    flags = fits[schema.FIT_FLAGS].fillna("").astype(str).str.strip()
+    flagged = flags[flags != ""]
+    if flagged.empty:
+        return ""
+    kinds = sorted({part.strip() for text in flagged for part in text.split(";") if part.strip()})
+    listed = "; ".join(kinds[:3]) + (f"; and {len(kinds) - 3} more" if len(kinds) > 3 else "")
+    return f" {len(flagged)} of the {plural(len(fits), 'fit')} drawn carry flags in fits.parquet: {listed}."

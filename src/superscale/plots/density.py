@@ -13,6 +13,7 @@ from superscale.plots.captions import (
     Choice,
     choose_gamma,
     choose_value,
+    flags_text,
     grid_text,
     plural,
     set_caption,
@@ -147,6 +148,7 @@ def fig14b(data: FigureData) -> Figure:
     ax = axes[0, 0]
     norm, cmap = value_colors(densities, DENSITY_CMAP)
     fitted = []
+    fit_rows = []
     for density in densities:
         sub = at(runs, schema.DENSITY, density)
         agg = mean_over_seeds(sub, [schema.M_HIDDEN], schema.FINAL_LOSS)
@@ -157,6 +159,7 @@ def fig14b(data: FigureData) -> Figure:
             label += f": α_m = {fmt_pm(fit[schema.EXPONENT], fit.get(schema.EXPONENT_SE))}"
             draw_fit_line(ax, agg[schema.M_HIDDEN], agg["value"], fit.to_dict(), color)
             fitted.append(label)
+            fit_rows.append(fit)
         draw_width_series(ax, agg[schema.M_HIDDEN], agg["value"], agg["spread"], label, color)
     note(
         ax,
@@ -176,6 +179,7 @@ def fig14b(data: FigureData) -> Figure:
         f"{grid_text(drawn, [schema.M_HIDDEN])}{where_text(drawn)}. "
     )
     text += f"Fits: {'; '.join(fitted)}." if fitted else "No α_m fit of these groups in fits.parquet."
+    text += flags_text(pd.DataFrame(fit_rows))
     text += f" Boxed: the paper's {len(pv.DENSITY_EXPONENTS)} α_m, at E it does not name."
     return set_caption(fig, f"{text} {stand_in_text([density_alpha(drawn)])}")
 
@@ -219,4 +223,5 @@ def fig15(data: FigureData) -> Figure:
     )
     if spreads:
         text += f" Largest change of α_m across E within one γ: {fmt(round(max(spreads), 4))}."
+    text += flags_text(scan)
     return set_caption(fig, f"{text} {stand_in_text([density_alpha(scan)])}")

@@ -16,6 +16,7 @@ from superscale.plots import paper_settings as ps
 from superscale.plots import paper_values as pv
 from superscale.plots.captions import (
     choose_gamma,
+    flags_text,
     grid_text,
     plural,
     set_caption,
@@ -146,7 +147,7 @@ def fig4b(data: FigureData) -> Figure:
         f"{grid_text(chosen, [schema.GAMMA, schema.ALPHA])}{where_text(chosen)}; error bars: slope SE; "
         f"dashed α_m = α − 1.{gap}"
     )
-    return set_caption(fig, text)
+    return set_caption(fig, text + flags_text(chosen))
 
 
 def fig5e(data: FigureData) -> Figure:
@@ -194,6 +195,7 @@ def fig5e(data: FigureData) -> Figure:
         f"Black: the paper's read-off ranges, α_m ≈ {fmt(lo)}–{fmt(hi)} for "
         f"α ≲ {fmt(pv.STRONG_SMALL_ALPHA_MAX)} (dashed box) and ≈ {fmt(lo2)}–{fmt(hi2)} at α = 2 (bar)."
     )
+    text += flags_text(pd.concat([drawn, weak]))
     return set_caption(fig, f"{text} {stand_in_text(choices)}")
 
 
@@ -256,7 +258,7 @@ def fig18(data: FigureData) -> Figure:
             f" Grey: {plural(len(narrow), 'strong-regime fit')} with some m²/2 < n at the same n: "
             f"{grid_text(narrow, [schema.GAMMA])}{where_text(narrow)}."
         )
-    return set_caption(fig, text)
+    return set_caption(fig, text + flags_text(pd.concat([wide, narrow])))
 
 
 def fig9a(data: FigureData) -> Figure:
@@ -270,6 +272,7 @@ def fig9a(data: FigureData) -> Figure:
     if fits.empty:
         raise MissingData(f"Fig. 9a needs α_m fits from {FITS_SOURCE}; this store has none.")
     bars = []
+    bar_fits: list[pd.Series] = []
     used = []
     gammas = []
     for regime in ("strong", "weak"):
@@ -283,6 +286,7 @@ def fig9a(data: FigureData) -> Figure:
             fit = fit_for(fits, of_distribution(runs, dist).iloc[0].to_dict())
             if fit is not None:
                 bars.append((regime, dist, float(fit[schema.R2])))
+                bar_fits.append(fit)
     if not bars:
         raise MissingData("Fig. 9a needs α_m fits of strong- or weak-regime groups; this store has none.")
     fig, axes = new_figure(width=6.4, height=4.2)
@@ -321,12 +325,14 @@ def fig9a(data: FigureData) -> Figure:
         f"{', '.join(labels)}{where_text(pool)}. "
     )
     text += (
-        f"Black marks: the paper's R² (n = 10240, read from its bars) on {marked} of the {len(bars)} bars, "
+        f"Black marks: the paper's R² (its large models, read from its bars) on {marked} of the "
+        f"{len(bars)} bars, "
         "those of its three families (power α = 1.2, exponential of the same τ/n as its τ = 400, linear)."
         if marked
         else "No drawn family is one of the paper's three (power α = 1.2, exponential of τ/n = 400/10240, "
         "linear), so none of its R² values is marked."
     )
+    text += flags_text(pd.DataFrame(bar_fits))
     return set_caption(fig, f"{text} {stand_in_text(gammas)}")
 
 
@@ -402,7 +408,7 @@ def fig9b(data: FigureData) -> Figure:
         f"{_grid_caption(fits, 'α_m')} Dashed boxes: the paper's {plural(len(boxes), 'regime')} "
         f"where this grid has cells. Measured: {inside}."
     )
-    return set_caption(fig, text)
+    return set_caption(fig, text + flags_text(fits))
 
 
 def fig10(data: FigureData) -> Figure:
@@ -417,4 +423,4 @@ def fig10(data: FigureData) -> Figure:
         for name, sub in halves
         if not sub.empty
     )
-    return set_caption(fig, f"{_grid_caption(fits, 'R²')} {medians}.")
+    return set_caption(fig, f"{_grid_caption(fits, 'R²')} {medians}.{flags_text(fits)}")

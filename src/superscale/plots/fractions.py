@@ -133,8 +133,8 @@ def _fraction_vs_width(data: FigureData, column: str, figure: str, regimes: tupl
         drawn.append(shown)
         choices.append(regime_choice(regime, gamma))
         parts.append(
-            f"{regime} {value_label(schema.GAMMA, gamma)}, {plural(len(shown), 'run')} "
-            f"({', '.join(distribution_label(*d) for d in dists)}): {_against_reference(shown, column)}"
+            f"{regime} {value_label(schema.GAMMA, gamma)} ({plural(len(shown), 'run')}; "
+            f"{', '.join(distribution_label(*d) for d in dists)}): {_against_reference(shown, column)}"
         )
     if not drawn:
         raise MissingData(f"{figure} needs runs at ≥ 2 values of m in some regime; this store has none.")

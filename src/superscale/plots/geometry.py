@@ -291,7 +291,7 @@ def fig5d(data: FigureData) -> Figure:
     ax.set_ylabel(axis_label(schema.MEAN_COS2_STRONG))
     ax.set_title(f"Fig. 5d: overlaps of the rows with norm > 1 ({context_line(strong)})", fontsize=9)
     ax.legend(fontsize=6, ncol=2)
-    inverse = _median_ratio_text(strong[schema.MEAN_COS2_STRONG], 1.0 / strong[schema.M_HIDDEN], "c² · m")
+    inverse = _median_ratio_text(strong[schema.MEAN_COS2_STRONG], 1.0 / strong[schema.M_HIDDEN], "c² / (1/m)")
     text = (
         f"Mean c² over the rows with ‖W_i‖ > 1 for {plural(len(strong), 'strong-regime run')}: "
         f"{grid_text(strong, [schema.GAMMA, schema.ALPHA, schema.M_HIDDEN])}{where_text(strong)}; "

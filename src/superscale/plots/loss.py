@@ -9,7 +9,15 @@ from matplotlib.figure import Figure
 from superscale import schema, theory
 from superscale.plots import paper_settings as ps
 from superscale.plots import paper_values as pv
-from superscale.plots.captions import Choice, grid_text, plural, set_caption, stand_in_text, where_text
+from superscale.plots.captions import (
+    Choice,
+    flags_text,
+    grid_text,
+    plural,
+    set_caption,
+    stand_in_text,
+    where_text,
+)
 from superscale.plots.data import (
     FigureData,
     MissingData,
@@ -101,6 +109,7 @@ def loss_vs_width(data: FigureData, regime: str, figure: str) -> Figure:
     ax = axes[0, 0]
     paper_lines = []
     fitted = []
+    fit_rows = []
     dists = distributions(runs)
     for index, dist in enumerate(dists):
         sub = of_distribution(runs, dist)
@@ -112,6 +121,7 @@ def loss_vs_width(data: FigureData, regime: str, figure: str) -> Figure:
             label += f": α_m = {fmt_pm(fit[schema.EXPONENT], fit.get(schema.EXPONENT_SE))}"
             draw_fit_line(ax, agg[schema.M_HIDDEN], agg["value"], fit.to_dict(), color)
             fitted.append(label + _window_text(fit))
+            fit_rows.append(fit)
         draw_width_series(ax, agg[schema.M_HIDDEN], agg["value"], agg["spread"], label, color)
         paper = _paper_exponent(dist, float(sub[schema.N_FEATURES].max()))
         if regime == "strong" and paper is not None:
@@ -156,7 +166,8 @@ def loss_vs_width(data: FigureData, regime: str, figure: str) -> Figure:
     if llm_points and data.llm is not None:
         text += f" Grey: {plural(llm_points, 'LLM point')} (L − L\\m, {data.llm.losses_source})."
     stand_in = stand_in_text([regime_choice(regime, gamma)])
-    set_caption(fig, f"{text}{boxed} {stand_in}")
+    flags = flags_text(pd.DataFrame(fit_rows))
+    set_caption(fig, f"{text}{boxed}{flags} {stand_in}")
     return fig
 
 

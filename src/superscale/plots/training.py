@@ -43,7 +43,6 @@ from superscale.plots.style import (
 
 FIGURE = "Loss curves"
 MAX_DISTRIBUTIONS = 4  # panels per regime: at most this many (family, α, τ), evenly spread
-CONVERGED = getattr(schema, "CONVERGED", "converged")  # metrics.parquet: False when the loss still drifts
 
 
 def _regimes(runs: pd.DataFrame) -> list[tuple[str, Choice]]:
@@ -142,7 +141,7 @@ def _caption(
         f"{dist_text}; {values_text(schema.M_HIDDEN, shown[schema.M_HIDDEN])}{where_text(shown)}. "
         f"About {points} logged points per run, up to step {last}."
     )
-    if CONVERGED in shown and shown[CONVERGED].notna().any():
-        flagged = int((shown[CONVERGED].astype("boolean") == False).sum())  # noqa: E712 (NA stays NA)
+    if schema.CONVERGED in shown and shown[schema.CONVERGED].notna().any():
+        flagged = int((shown[schema.CONVERGED].astype("boolean") == False).sum())  # noqa: E712 (NA stays NA)
         text += f" {flagged} of the {plural(len(shown), 'run')} are marked not converged in metrics.parquet."
     return text
