@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from superscale.cli import app
-from superscale.cli import sweep as cli_sweep
 from superscale.config import dump_toml, parse_config, parse_config_text
 from superscale.presets import list_presets, load_preset
 
