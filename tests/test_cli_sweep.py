@@ -96,3 +96,21 @@ def test_presets_list_and_show() -> None:
     assert parse_config_text(result.output) == load_preset("paper-e2-alpha")
     result = runner.invoke(app, ["presets", "show", "nope"])
     assert result.exit_code == 2 and "unknown preset" in result.output
+
+
+def test_log_progress_reports_steps_inside_a_shard(caplog: pytest.LogCaptureFixture) -> None:
+    """A background log shows a long shard moving: one line per tenth of its steps."""
+    import logging
+
+    from superscale.config import parse_config as parse
+    from superscale.executors import LogProgress
+    from superscale.grid import plan_sweep
+
+    shard = plan_sweep(parse({"n": 10, "m": 2, "gamma": -1.0, "train": {"steps": 50}}))[0]
+    progress = LogProgress(every=0.2)
+    with caplog.at_level(logging.INFO, logger="superscale.executors"):
+        progress.shard_started(shard)
+        for step in range(shard.steps):
+            progress.step(shard, step)
+    lines = [r.getMessage() for r in caplog.records if "step" in r.getMessage()]
+    assert [line.split("step ")[1].split(" ")[0] for line in lines] == ["10/50", "20/50", "30/50", "40/50"]

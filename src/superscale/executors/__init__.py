@@ -49,7 +49,24 @@ class Progress:
 
 
 class LogProgress(Progress):
-    """One log line per finished shard, with models/s and an ETA (for logs and non-TTY output)."""
+    """One log line per finished shard, with models/s and an ETA (for logs and non-TTY output), and a
+    line every `every` of a shard's steps, so a long shard in a background log shows it is moving."""
+
+    def __init__(self, every: float = 0.1) -> None:
+        self.every = every
+        self.shard_clock, self.next_report = time.perf_counter(), every
+
+    def shard_started(self, shard: Shard) -> None:
+        self.shard_clock, self.next_report = time.perf_counter(), self.every
+
+    def step(self, shard: Shard, step: int) -> None:
+        done = (step + 1) / shard.steps
+        if done + 1e-12 < self.next_report or step + 1 == shard.steps:
+            return
+        self.next_report = done + self.every
+        elapsed = time.perf_counter() - self.shard_clock
+        rate = len(shard.runs) * (step + 1) / elapsed if elapsed > 0 else float("inf")
+        log.info("  %s: step %d/%d (%.0f model-steps/s)", shard.shard_id, step + 1, shard.steps, rate)
 
     def start(self, shards: Sequence[Shard], n_done: int, n_total: int) -> None:
         self.total_models = sum(len(s.runs) for s in shards)
