@@ -86,7 +86,8 @@ class ReportContext:
             except MissingData as missing:
                 self.rendered[name] = missing
             else:
-                self.rendered[name] = self._render(fig, spec.name, spec.label, spec.caption)
+                # the caption the figure computed from what it drew, then the paper's description
+                self.rendered[name] = self._render(fig, spec.name, spec.label, spec.caption_for(fig).text())
         return self.rendered[name]
 
     def add_figure(self, name: str, label: str, caption: str, fig: Figure) -> RenderedFigure:

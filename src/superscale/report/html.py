@@ -80,14 +80,20 @@ def pairs_html(pairs: list[tuple[str, str]]) -> str:
     return f"<table><tbody>\n{body}\n</tbody></table>"
 
 
+#: where a figure's caption (what it drew) ends and the paper's description begins (plots.captions)
+PAPER_NOTE = " In the paper: "
+
+
 def figure_html(label: str, caption: str, png: bytes, name: str, pdf: bool = True) -> str:
     """An embedded figure with its caption and links to the PNG/PDF files beside the page."""
     links = f'<a href="figures/{esc(name)}.png">PNG</a>'
     if pdf:
         links += f', <a href="figures/{esc(name)}.pdf">PDF</a>'
+    drawn, _, paper = caption.partition(PAPER_NOTE)
+    note = f"<br><i>In the paper:</i> {esc(paper)}" if paper else ""
     return (
-        f'<figure id="{esc(name)}"><img src="{png_data_uri(png)}" alt="{esc(label)}: {esc(caption)}">'
-        f"<figcaption><b>{esc(label)}</b>: {esc(caption)} ({links})</figcaption></figure>"
+        f'<figure id="{esc(name)}"><img src="{png_data_uri(png)}" alt="{esc(label)}: {esc(drawn)}">'
+        f"<figcaption><b>{esc(label)}</b>: {esc(drawn)} ({links}){note}</figcaption></figure>"
     )
 
 
