@@ -77,6 +77,7 @@ class PlantedEngine:
             heldout_loss=None,
             seconds=0.0,
             device="cpu",
+            report_factor=float(spec.n),
         )
 
 

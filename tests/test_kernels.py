@@ -1,25 +1,34 @@
-"""The sparse + low-rank backward of the tied model equals float64 autograd for any column split."""
+"""The hand-written backwards of the tied model (sparse + low-rank kernel, dense GEMMs) equal the float64
+vmap-grad reference of its own `loss_one`, for any column split."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from superscale.architectures import TiedToyModel
-from superscale.data import power_law_probs, sample_sparse
+from superscale.architectures import Batch, TiedToyModel
+from superscale.data import power_law_probs, sample_dense, sample_sparse
 
 N, M, BATCH, INST = 60, 5, 96, 3
 
 
-def _autograd_reference(params: dict[str, torch.Tensor], x: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    """Loss (mean over batch and features) and gradients in float64, by torch.autograd."""
-    W = params["W"].double().requires_grad_(True)
-    b = params["b"].double().requires_grad_(True)
-    x = x.double()
-    y = torch.relu(x @ W @ W.transpose(1, 2) + b[:, None, :])
-    loss = ((y - x) ** 2).mean((1, 2))
-    grad_W, grad_b = torch.autograd.grad(loss.sum(), [W, b])
-    return loss.detach(), {"W": grad_W, "b": grad_b}
+def _reference(params: dict[str, torch.Tensor], batch: Batch, loss_scale: float) -> tuple[torch.Tensor, dict]:
+    """Loss and gradients of `loss_scale × loss` in float64, from `TiedToyModel.loss_one` by vmap(grad)."""
+    params64 = {name: value.double() for name, value in params.items()}
+    return TiedToyModel(N, M).reference_loss_and_grads(params64, batch, loss_scale)
+
+
+def test_loss_one_is_the_papers_equation() -> None:
+    """`loss_one` on one model is mean over batch and features of (ReLU(W Wᵀ x + b) − x)², written by hand."""
+    params = _params(8)
+    x = sample_dense(power_law_probs(N, 1.0, density=3.0), 7, torch.Generator().manual_seed(9)).double()
+    W, b = params["W"][1].double(), params["b"][1].double()
+    total = 0.0
+    for row in x:
+        y = torch.clamp(W @ (W.T @ row) + b, min=0)
+        total += float(((y - row) ** 2).sum())
+    loss = TiedToyModel(N, M).loss_one({"W": W, "b": b}, x)
+    assert abs(float(loss) - total / (7 * N)) <= 1e-12 * total
 
 
 def _params(seed: int) -> dict[str, torch.Tensor]:
@@ -45,10 +54,27 @@ def test_sparse_backward_equals_autograd_for_any_split(split: str) -> None:
     if split != "from_bias":
         assert bool((signs == signs.flatten()[0]).all()) == (split != "random")
     loss, grads = model.loss_and_grads(params, batch, 3.0)
-    ref_loss, ref_grads = _autograd_reference(params, batch.to_dense())
+    ref_loss, ref_grads = _reference(params, batch, 3.0)
     torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=0)
     for name in ("W", "b"):
-        torch.testing.assert_close(grads[name].double(), 3.0 * ref_grads[name], rtol=1e-4, atol=1e-7)
+        torch.testing.assert_close(grads[name].double(), ref_grads[name], rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("sparse_batch", [True, False])
+def test_dense_backward_equals_the_reference(sparse_batch: bool) -> None:
+    """The dense GEMM backward, on a sparse batch (the scatter) and on a dense one."""
+    params = _params(6)
+    probs = power_law_probs(N, 1.0, density=3.0)
+    generator = torch.Generator().manual_seed(7)
+    batch = sample_sparse(probs, BATCH, generator) if sparse_batch else sample_dense(probs, BATCH, generator)
+    loss, grads = TiedToyModel(N, M, backward="dense").loss_and_grads(params, batch, 3.0)
+    ref_loss, ref_grads = _reference(params, batch, 3.0)
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=0)
+    for name in ("W", "b"):
+        torch.testing.assert_close(grads[name].double(), ref_grads[name], rtol=1e-4, atol=1e-7)
+    no_grads, nothing = TiedToyModel(N, M, backward="dense").loss_and_grads(params, batch, 3.0, False)
+    assert nothing == {}
+    torch.testing.assert_close(no_grads, ref_loss, rtol=1e-5, atol=0)
 
 
 def test_split_follows_the_on_fractions() -> None:

@@ -1,5 +1,6 @@
-"""The cross-entropy toy model: hand gradients equal autograd, the engine equals a plain loop, the sampler
-draws p/Σp, and the §3.6 decomposition matches the spec's formula and the model's exact loss."""
+"""The cross-entropy toy model: its gradients (from `loss_one`) equal plain autograd, the engine equals a
+plain loop and reports nats, the sampler draws p/Σp, and the §3.6 decomposition matches the spec's formula
+and the model's exact loss."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ N, M, BATCH = 30, 4, 48
 
 
 def plain_ce(W: torch.Tensor, b: torch.Tensor, tokens: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """One model, written as an LM head: embed, tied read-out, cross-entropy; code scale = CE / n."""
+    """One model, written as an LM head: embed, tied read-out, cross-entropy in nats (the code scale)."""
     h = values[:, None] * W[tokens]
-    return F.cross_entropy(h @ W.T + b, tokens) / W.shape[0]
+    return F.cross_entropy(h @ W.T + b, tokens)
 
 
 @pytest.mark.parametrize("scaled", [False, True])
@@ -76,7 +77,10 @@ def test_engine_matches_plain_per_model_loop() -> None:
         torch.testing.assert_close(result.params["W"][index], W.detach(), rtol=2e-4, atol=2e-5)
         torch.testing.assert_close(result.params["b"][index], b.detach(), rtol=2e-4, atol=2e-5)
         torch.testing.assert_close(result.step_loss[index], torch.tensor(losses), rtol=1e-4, atol=1e-7)
-    # the summed scale (× n) is the per-sample cross-entropy in nats: ln n at a uniform guess is the scale
+    # the reported scale is the code scale, the per-sample cross-entropy in nats (ln n for a uniform guess)
+    assert result.report_factor == 1.0
+    window = torch.tensor(losses[-spec.final_window :], dtype=torch.float64)
+    torch.testing.assert_close(result.final_loss[-1], window.mean(), rtol=1e-5, atol=0)
     assert 0.5 < float(result.final_loss.mean()) < 2 * math.log(N)
 
 
@@ -136,7 +140,7 @@ def test_decomposition_exact_is_the_models_expected_loss_and_the_expansion_conve
     assert math.isclose(terms["exact"], float((probs * per_token).sum()), rel_tol=1e-6)
     # the model's own loss on a batch of every token once, uniformly weighted, agrees too
     loss, _ = arch.loss_and_grads(params, every_token, 1.0, need_grads=False)
-    assert math.isclose(float(loss[0]) * N, float(per_token.mean()), rel_tol=1e-5)
+    assert math.isclose(float(loss[0]), float(per_token.mean()), rel_tol=1e-5)
     # long, nearly orthogonal rows (m ≥ n): small odds and overlaps, so the expansion is accurate
     Q, _ = torch.linalg.qr(torch.randn(8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
     W_orth = 10.0 * Q + 0.02 * torch.randn(

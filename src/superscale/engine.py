@@ -123,17 +123,21 @@ class ShardResult:
     """What a shard returns; tensors on the CPU, instances in the order of `ShardSpec.models`."""
 
     params: dict[str, Tensor]  # "W" [inst, n, m], "b" [inst, n], ...
-    step_loss: Tensor  # [inst, steps] float32: pre-update loss of each step, mean over features
-    final_loss: Tensor  # [inst] float64, summed scale: n × mean of the last `final_window` step losses
-    final_loss_std: Tensor  # [inst] float64, summed scale: sample std (n − 1) of those step losses; 0 for one
-    heldout_loss: Tensor | None  # [inst] float64, summed scale, final weights on fresh batches
+    step_loss: Tensor  # [inst, steps] float32: pre-update loss of each step, the code's scale (`loss_one`)
+    # the reported scale (the architecture's `reported_scale`: summed over features for the paper's model)
+    final_loss: Tensor  # [inst] float64, reported scale: mean of the last `final_window` step losses
+    final_loss_std: (
+        Tensor  # [inst] float64, reported scale: sample std (n − 1) of those step losses; 0 for one
+    )
+    heldout_loss: Tensor | None  # [inst] float64, reported scale, final weights on fresh batches
     seconds: float
     device: str
+    report_factor: float  # reported scale / code scale: the architecture's `report_factor()` (n, or 1)
 
     @property
     def step_loss_summed(self) -> Tensor:
-        """[inst, steps] on the paper's scale (summed over features)."""
-        return self.step_loss * self.params["b"].shape[-1]
+        """[inst, steps] on the reported scale (the paper's: summed over features; nats for cross-entropy)."""
+        return self.step_loss * self.report_factor
 
 
 def resolve_device(device: str) -> str:
@@ -254,7 +258,7 @@ def train_shard(spec: ShardSpec, on_step: Callable[[int], None] | None = None) -
 
     heldout = _heldout_loss(spec, arch, params, streams, sparse, device) if spec.heldout_batches else None
     inverse = torch.argsort(torch.tensor(order))
-    window = step_loss[:, -spec.final_window :].double() * spec.n
+    window = step_loss[:, -spec.final_window :].double() * arch.report_factor()
     # the error bar: sample standard deviation (n − 1) of the window's step losses; 0 for a 1-step window
     spread = window.std(1, correction=1) if window.shape[1] > 1 else torch.zeros_like(window[:, 0])
     result = ShardResult(
@@ -265,6 +269,7 @@ def train_shard(spec: ShardSpec, on_step: Callable[[int], None] | None = None) -
         heldout_loss=None if heldout is None else heldout[inverse].cpu(),
         seconds=time.perf_counter() - started,
         device=device,
+        report_factor=arch.report_factor(),
     )
     log.debug("shard n=%d m=%d models=%d took %.1fs", spec.n, spec.m, len(models), result.seconds)
     return result
@@ -290,7 +295,7 @@ def _heldout_loss(
     sparse: bool,
     device: str,
 ) -> Tensor:
-    """Summed-scale loss of the final weights on `heldout_batches` fresh batches per stream (spec §1.8)."""
+    """Reported-scale loss of the final weights on `heldout_batches` fresh batches per stream (spec §1.8)."""
     total = torch.zeros(sum(s.rows.stop - s.rows.start for s in streams), dtype=torch.float64, device=device)
     for stream in streams:
         seed = derive_seed(stream.seed, "heldout-" + stream.purpose)
@@ -301,4 +306,4 @@ def _heldout_loss(
                 sliced = {k: v[rows] for k, v in params.items()}
                 loss, _ = arch.loss_and_grads(sliced, batch, 1.0, need_grads=False)
                 total[rows] += loss
-    return total / spec.heldout_batches * spec.n
+    return total / spec.heldout_batches * arch.report_factor()

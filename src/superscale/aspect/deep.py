@@ -52,26 +52,27 @@ def deep_param_count(n: int, m: int, n_layers: int, tied: bool = True, hidden_bi
 
 
 def hidden_states(params: dict[str, Tensor], x: Tensor, residual: bool) -> list[Tensor]:
-    """[h_0, …, h_{L−1}], each [inst, batch, m], for x [batch, n] or [inst, batch, n]."""
-    h = torch.matmul(x, params["W"])
+    """[h_0, …, h_{L−1}], each [batch, m] for one model's params (`loss_one`) or [inst, batch, m] for
+    params with an instance dimension; x [batch, n] or [inst, batch, n]."""
+    h = x @ params["W"]
     states = [h]
-    hidden = params.get("hidden")
+    hidden = params.get("hidden")  # [(inst,) L − 1, m, m]
     if hidden is not None:
         hidden_b = params.get("hidden_b")
-        for layer in range(hidden.shape[1]):
-            z = torch.matmul(h, hidden[:, layer])
+        for layer in range(hidden.shape[-3]):
+            z = h @ hidden[..., layer, :, :]
             if hidden_b is not None:
-                z = z + hidden_b[:, layer, None, :]
+                z = z + hidden_b[..., layer, :].unsqueeze(-2)
             h = h + torch.relu(z) if residual else torch.relu(z)
             states.append(h)
     return states
 
 
 def deep_forward(params: dict[str, Tensor], x: Tensor, residual: bool) -> Tensor:
-    """y [inst, batch, n] of every instance; the decoder is W_dec when present, else W (tied)."""
+    """y [(inst,) batch, n]; the decoder is W_dec when present, else W (tied). Shapes as `hidden_states`."""
     h = hidden_states(params, x, residual)[-1]
     decoder = params.get("W_dec", params["W"])
-    return torch.relu(torch.baddbmm(params["b"][:, None, :], h, decoder.transpose(1, 2)))
+    return torch.relu(h @ decoder.transpose(-1, -2) + params["b"].unsqueeze(-2))
 
 
 class DeepToyModel(AutogradArchitecture):
@@ -130,10 +131,9 @@ class DeepToyModel(AutogradArchitecture):
                 params["hidden_b"] = torch.zeros(len(seeds), depth, m)
         return params
 
-    def loss(self, params: dict[str, Tensor], x: Tensor) -> Tensor:
-        """Per-instance mean over batch and features of (y − x)², the code's scale (spec §1.4)."""
-        y = deep_forward(params, x, self.residual)
-        return (y - x).square().mean(dim=(-2, -1))
+    def loss_one(self, params: dict[str, Tensor], x: Tensor, *targets: Tensor) -> Tensor:
+        """One model: mean over batch and features of (y − x)², the code's scale (spec §1.4)."""
+        return ((deep_forward(params, x, self.residual) - x) ** 2).mean()
 
     def param_count(self) -> int:
         return deep_param_count(self.n, self.m, self.n_layers, self.tied, self.hidden_bias)

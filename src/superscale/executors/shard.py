@@ -93,7 +93,7 @@ def run_shard(
                 final_loss_std=result.final_loss_std,
                 heldout_loss=result.heldout_loss,
                 steps=idx,
-                curve_loss=result.step_loss[:, idx].double() * head.n,
+                curve_loss=result.step_loss[:, idx].double() * result.report_factor,
                 seconds=result.seconds,
                 device=result.device,
                 threads=torch.get_num_threads(),

@@ -19,10 +19,9 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from superscale.architectures import Architecture, Batch
+from superscale.architectures import AutogradArchitecture
 from superscale.model import init_toy_params
 from superscale.optim import ParamRule
-from superscale.variants._tied import tied_loss_and_grads
 
 __all__ = ["ImportanceToyModel", "importance_weights"]
 
@@ -54,7 +53,7 @@ def importance_weights(n: int, importance: Sequence[float] | Mapping[str, float]
     return weights
 
 
-class ImportanceToyModel(Architecture):
+class ImportanceToyModel(AutogradArchitecture):
     """The tied model with per-feature importance weights in the squared error."""
 
     name = "importance"
@@ -77,8 +76,8 @@ class ImportanceToyModel(Architecture):
         W, b = init_toy_params(self.n, self.m, seeds)
         return {"W": W, "b": b}
 
-    def loss_and_grads(
-        self, params: dict[str, Tensor], batch: Batch, loss_scale: float, need_grads: bool = True
-    ) -> tuple[Tensor, dict[str, Tensor]]:
+    def loss_one(self, params: dict[str, Tensor], x: Tensor, *targets: Tensor) -> Tensor:
+        """One model: mean over batch and features of I ⊙ (y − x)² (the module docstring)."""
         W, b = params["W"], params["b"]
-        return tied_loss_and_grads(W, b, batch, loss_scale, need_grads, importance=self.importance)
+        importance = self.importance.to(device=x.device, dtype=x.dtype)
+        return (importance * (torch.relu(x @ W @ W.T + b) - x) ** 2).mean()

@@ -24,7 +24,6 @@ from torch import Tensor
 from superscale.architectures import Batch, TiedToyModel
 from superscale.model import init_toy_params
 from superscale.optim import ParamRule
-from superscale.variants._tied import tied_loss_and_grads
 
 __all__ = ["UnitNormToyModel", "project_rows_"]
 
@@ -64,12 +63,19 @@ class UnitNormToyModel(TiedToyModel):
             params["tau"] = torch.ones(len(seeds))
         return params
 
+    def loss_one(self, params: dict[str, Tensor], x: Tensor, *targets: Tensor) -> Tensor:
+        """One model: mean over batch and features of (ReLU(τ W Wᵀ x + b) − x)²; τ = 1 without temperature."""
+        W, b = params["W"], params["b"]
+        tau = params.get("tau", 1.0)
+        return ((torch.relu(tau * (x @ W @ W.T) + b) - x) ** 2).mean()
+
     def loss_and_grads(
         self, params: dict[str, Tensor], batch: Batch, loss_scale: float, need_grads: bool = True
     ) -> tuple[Tensor, dict[str, Tensor]]:
+        """Without a temperature, the tied model's hand-written backward; with one, `loss_one`'s reference."""
         if not self.temperature:
             return super().loss_and_grads(params, batch, loss_scale, need_grads)
-        return tied_loss_and_grads(params["W"], params["b"], batch, loss_scale, need_grads, tau=params["tau"])
+        return self.reference_loss_and_grads(params, batch, loss_scale, need_grads)
 
     def post_step(self, params: dict[str, Tensor]) -> None:
         project_rows_(params["W"])
