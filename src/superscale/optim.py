@@ -69,6 +69,7 @@ class SignedAdamW:
         peak_lr: dict[str, Tensor],
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
+        fused: bool = True,
     ) -> None:
         missing = set(params) - set(rules)
         if missing:
@@ -80,6 +81,8 @@ class SignedAdamW:
         self.eps = eps
         self.exp_avg = {k: torch.zeros_like(v) for k, v in params.items()}
         self.exp_avg_sq = {k: torch.zeros_like(v) for k, v in params.items()}
+        #: one fused pass per parameter on a CPU (superscale.kernels.adamw_step); torch ops elsewhere
+        self.fused = fused
 
     def step(
         self,
@@ -97,12 +100,50 @@ class SignedAdamW:
             rule = self.rules[name]
             p = params[name][rows]
             lr = self.peak_lr[rule.lr_group][rows] * lr_mult  # [inst] float64
-            if rule.decay:
-                signed_decay_(p, lr * self.gamma[rows])
             exp_avg = self.exp_avg[name][rows]
             exp_avg_sq = self.exp_avg_sq[name][rows]
+            if self.fused and _fusable(p, exp_avg, exp_avg_sq) and grad.dtype == p.dtype:
+                from superscale.kernels import adamw_step
+
+                p_rows, g_rows, m_rows, v_rows = (_as_rows(x).numpy() for x in (p, grad, exp_avg, exp_avg_sq))
+                adamw_step(
+                    p_rows,
+                    g_rows,
+                    m_rows,
+                    v_rows,
+                    lr.numpy(),
+                    (lr * self.gamma[rows]).numpy(),
+                    self.betas,
+                    t,
+                    self.eps,
+                    rule.decay,
+                )
+                continue
+            if rule.decay:
+                signed_decay_(p, lr * self.gamma[rows])
             exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
             exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
             denom = (exp_avg_sq.sqrt() / bias2_sqrt).add_(self.eps)
             step_size = (lr / bias1).to(p.dtype).view((-1,) + (1,) * (p.ndim - 1))
             p.sub_(exp_avg.div(denom).mul_(step_size))
+
+
+def _fusable(*state: Tensor) -> bool:
+    """The fused kernel updates contiguous float CPU tensors [inst, ...] in place (the gradient may be
+    a strided view: the kernel reads it through its strides)."""
+    first = state[0]
+    return (
+        first.ndim >= 2
+        and first.device.type == "cpu"
+        and first.dtype in (torch.float32, torch.float64)
+        and all(t.is_contiguous() and t.dtype == first.dtype and not t.requires_grad for t in state)
+    )
+
+
+def _as_rows(t: Tensor) -> Tensor:
+    """[inst, ..., row] as [inst, rows, row] without a copy for the state (contiguous) and 2-D/3-D grads."""
+    if t.ndim == 3:
+        return t
+    if t.ndim == 2:
+        return t.unsqueeze(1)
+    return t.reshape(t.shape[0], -1, t.shape[-1])
