@@ -25,7 +25,7 @@ from superscale.plots.fractions import fig3b, fig8a, fig8c, fig13, fig16
 from superscale.plots.geometry import fig3a, fig5a, fig5b, fig5c, fig5d, fig7, fig8d, fig17
 from superscale.plots.llm import fig6a, fig6b, fig19, fig20, fig21, fig22, fig23a, fig23b
 from superscale.plots.loss import fig1b, fig1d, fig4a, fig8b
-from superscale.plots.style import figure_bytes, save_figure
+from superscale.plots.style import figure_bytes
 from superscale.plots.training import loss_curves
 
 # report sections (the keys the report's section builders ask for)
@@ -177,6 +177,5 @@ __all__ = [
     "fig23b",
     "figure_bytes",
     "loss_curves",
-    "save_figure",
     "set_caption",
 ]

@@ -247,17 +247,6 @@ def fit_for(fits: pd.DataFrame, row: Mapping[str, Any], scope: str = schema.SCOP
     return None
 
 
-def choose_run(frame: pd.DataFrame, targets: Mapping[str, float]) -> pd.Series:
-    """One run nearest to the paper's settings, matching the columns of `targets` in order."""
-    for col, target in targets.items():
-        if frame.empty:
-            break
-        frame = at(frame, col, nearest(frame[col], target))
-    if frame.empty:
-        raise MissingData("no run matches")
-    return frame.sort_values(schema.RUN_ID).iloc[0]
-
-
 def context_line(frame: pd.DataFrame) -> str:
     """'n = 1000 · e2' from the runs' own values, for figure titles."""
     parts = []

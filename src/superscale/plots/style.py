@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -256,14 +255,3 @@ def figure_bytes(fig: Figure, fmt_name: str = "png", dpi: int = 110) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt_name, dpi=dpi)
     return buffer.getvalue()
-
-
-def save_figure(fig: Figure, stem: Path, dpi: int = 150) -> list[Path]:
-    """Write `stem`.png and `stem`.pdf; returns the paths."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for suffix in ("png", "pdf"):
-        path = stem.with_suffix(f".{suffix}")
-        fig.savefig(path, format=suffix, dpi=dpi)
-        paths.append(path)
-    return paths
