@@ -38,7 +38,6 @@ from superscale.plots import (
 )
 from superscale.plots import paper_values as pv
 from superscale.plots.data import loglog_fits, power_scan
-from superscale.plots.llm import loss_minus_offset, shared_log_slope, token_frequency_exponent
 from superscale.plots.style import figure_bytes, fmt, fmt_pm
 
 E2_ALPHAS = (0.5, 1.0, 1.5, 2.0)
@@ -333,27 +332,6 @@ def test_selection_keeps_experiments_apart(data: FigureData) -> None:
     assert set(scan[schema.N_FEATURES]) == {E2_N}
     fits = loglog_fits(data)
     assert {"m_min", "m_max"} <= set(fits.columns)
-
-
-def test_llm_helpers_reproduce_published_numbers() -> None:
-    from superscale.fit.loglog import fit_log_slope
-
-    chin = load_chinchilla_shapes()
-    line = fit_log_slope(chin["d_model"], chin["params_million"] * 1e6)
-    assert line.slope == pytest.approx(2.5226, abs=5e-4)  # PAPER_SPEC §5.7
-    assert line.slope_se == pytest.approx(0.0258, abs=5e-4)
-    x = np.array([1.0, 2, 4, 8, 1, 2, 4, 8])
-    slope, _se, coefs = shared_log_slope(
-        x, np.r_[3 * x[:4] ** 2.5, 7 * x[4:] ** 2.5] * (1 + 1e-9 * x), np.r_[[0] * 4, [1] * 4]
-    )
-    assert slope == pytest.approx(2.5) and coefs["0"] == pytest.approx(3) and coefs["1"] == pytest.approx(7)
-    counts = 1e7 / np.arange(1, 100_001) ** 1.1
-    assert token_frequency_exponent(counts) == pytest.approx(1.1, abs=1e-6)
-    table = loss_minus_offset(
-        pd.DataFrame({"family": ["a"], "dataset": ["x"], "m": [10.0], "loss": [3.0]}),
-        WidthFit(1.0, 0.1, 1.0, {"a/x": 2.5}),
-    )
-    assert table["loss_minus_offset"].iloc[0] == pytest.approx(0.5)
 
 
 def test_formatting_helpers() -> None:

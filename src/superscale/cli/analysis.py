@@ -24,7 +24,7 @@ def exponent_table(fits: pd.DataFrame) -> Table:
     """One row per fit group: the varying group columns; α_m ± SE, R², window and n of the recipe loglog
     fit (the sweep's fit window); α_m over every width; α ± SE and L0 (offset fit, same window); flags."""
     from superscale.analyze import LOGLOG, OFFSET, OFFSET_KIND
-    from superscale.plots.data import group_key, of_scope
+    from superscale.selection import group_key, of_scope
 
     recipe = of_scope(fits)
     group_cols = [c for c in schema.FIT_GROUP_COLUMNS if c in fits.columns]

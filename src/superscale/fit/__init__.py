@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from superscale.fit.loglog import LineFit, LogLogFit, fit_line, fit_log_slope, fit_loglog
+from superscale.fit.loglog import (
+    LineFit,
+    LogLogFit,
+    SharedSlopeFit,
+    fit_line,
+    fit_log_slope,
+    fit_loglog,
+    fit_shared_log_slope,
+)
 from superscale.fit.offset import PowerLawOffsetFit, fit_power_law_offset
 from superscale.fit.parametric import (
     CHINCHILLA_LAW,
@@ -27,10 +35,12 @@ __all__ = [
     "PowerLawOffsetFit",
     "PowerTerm",
     "SharedExponentFit",
+    "SharedSlopeFit",
     "fit_line",
     "fit_log_slope",
     "fit_loglog",
     "fit_parametric",
     "fit_power_law_offset",
     "fit_shared_exponent",
+    "fit_shared_log_slope",
 ]

@@ -53,6 +53,41 @@ def fit_log_slope(x: Any, y: Any) -> LineFit:
     return fit_line(np.log(xa), np.log(ya))
 
 
+@dataclass(frozen=True)
+class SharedSlopeFit:
+    """ln y = ln C_g + slope · ln x: one slope for every group g, one coefficient C_g per group."""
+
+    slope: float
+    slope_se: float
+    coefficients: dict[str, float]
+    n_points: int
+
+
+def fit_shared_log_slope(x: Any, y: Any, groups: Any) -> SharedSlopeFit:
+    """OLS of ln y on ln x with one intercept per group (e.g. N vs d_model across LLM families, Fig. 23a);
+    the slope's standard error is the OLS one with n − (1 + number of groups) degrees of freedom."""
+    xa, ya = as_points(x, y, "x", "y")
+    names, codes = np.unique(np.asarray(groups).astype(str).ravel(), return_inverse=True)
+    if codes.size != xa.size:
+        raise ValueError(f"groups must label every point: {codes.size} labels for {xa.size} points")
+    design = np.column_stack([np.log(xa), np.eye(names.size)[codes]])  # (points, 1 + groups)
+    target = np.log(ya)
+    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    dof = target.size - design.shape[1]
+    if dof < 1:
+        raise ValueError(
+            f"shared slope over {names.size} groups needs > {design.shape[1]} points, got {target.size}"
+        )
+    sigma2 = float(np.sum((target - design @ coef) ** 2)) / dof
+    cov = sigma2 * np.linalg.inv(design.T @ design)
+    return SharedSlopeFit(
+        slope=float(coef[0]),
+        slope_se=float(np.sqrt(cov[0, 0])),
+        coefficients={str(name): float(c) for name, c in zip(names, np.exp(coef[1:]), strict=True)},
+        n_points=int(target.size),
+    )
+
+
 def bootstrap_slopes(x: np.ndarray, y: np.ndarray, n_bootstrap: int, seed: int) -> np.ndarray:
     """Slopes refitted on ŷ + resampled residuals (scaled by sqrt(n/(n−2)) for the lost dof)."""
     line = fit_line(x, y)

@@ -48,7 +48,9 @@ from superscale.llm.widthfit import (
     ChinchillaCheck,
     WidthFit,
     chinchilla_cross_check,
+    chinchilla_slope,
     fit_width_table,
+    open_families_slope,
 )
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "ZipfFit",
     "append_rows",
     "chinchilla_cross_check",
+    "chinchilla_slope",
     "count_tokens",
     "evaluate_file",
     "evaluate_sequences",
@@ -80,6 +83,7 @@ __all__ = [
     "measure_geometry",
     "norm_histogram_frame",
     "open_checkpoint",
+    "open_families_slope",
     "read_table",
     "segment_text",
     "wordfreq_frequencies",

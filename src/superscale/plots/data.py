@@ -1,7 +1,8 @@
 """What the figure functions take: loaded tables, never a path; and how they pick the runs they need.
 
 The report builds a `FigureData` from a store; tests build one by hand. A figure that lacks its runs
-raises `MissingData` with a sentence naming what is missing, which the report shows in its place.
+raises `MissingData` with a sentence naming what is missing, which the report shows in its place. The run
+and fit selection the report shares (`done_runs`, `group_key`, `of_scope`) lives in `superscale.selection`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 from superscale import schema
+from superscale.selection import done_runs as done_runs  # re-exported: the figures' run selection
+from superscale.selection import group_key as group_key
+from superscale.selection import of_scope as of_scope
 
 
 class MissingData(LookupError):
@@ -76,43 +80,11 @@ class FigureData:
     llm: LLMData | None = None
 
 
-def done_runs(data: FigureData) -> pd.DataFrame:
-    """Finished runs joined with their metrics (one row per run)."""
-    runs = data.runs
-    if runs.empty or schema.RUN_ID not in runs:
-        return pd.DataFrame()
-    if schema.STATUS in runs:
-        runs = runs[runs[schema.STATUS] == "done"]
-    if data.metrics is not None and not data.metrics.empty:
-        extra = [c for c in data.metrics.columns if c == schema.RUN_ID or c not in runs.columns]
-        runs = runs.merge(data.metrics[extra], on=schema.RUN_ID, how="left")
-    return runs.reset_index(drop=True)
-
-
 def require_columns(frame: pd.DataFrame, columns: list[str], figure: str, source: str) -> None:
     """MissingData unless every column exists and has at least one finite value."""
     absent = [c for c in columns if c not in frame or frame[c].isna().all()]
     if absent:
         raise MissingData(f"{figure} needs {', '.join(absent)} from {source}; this store has none.")
-
-
-def group_key(row: Mapping[str, Any], columns: list[str]) -> tuple:
-    """A hashable key of group columns with NaN made comparable (NaN → None)."""
-    out = []
-    for col in columns:
-        value = row.get(col)
-        out.append(None if isinstance(value, float) and math.isnan(value) else value)
-    return tuple(out)
-
-
-def of_scope(fits: pd.DataFrame, scope: str = schema.SCOPE_RECIPE) -> pd.DataFrame:
-    """The fits of one fit_scope: "recipe" (the sweep's fit windows, the paper's for E1) or "all" (every
-    width). Tables written before fit_scope existed hold all-width fits only and are returned whole."""
-    if scope not in (schema.SCOPE_RECIPE, schema.SCOPE_ALL):
-        raise ValueError(f"scope must be {schema.SCOPE_RECIPE!r} or {schema.SCOPE_ALL!r}, got {scope!r}")
-    if schema.FIT_SCOPE not in fits:
-        return fits
-    return fits[fits[schema.FIT_SCOPE] == scope]
 
 
 def loglog_fits(data: FigureData, scope: str = schema.SCOPE_RECIPE) -> pd.DataFrame:

@@ -1,7 +1,9 @@
 """LLM figures (Figs. 6a, 6b, 19–23) from plain tables, drawn with the toy figures' own pieces.
 
 Inputs are DataFrames and arrays (see `LLMData`), so these functions do not depend on how the llm
-package measured them. Digitised paper data is labelled approximate wherever it is drawn.
+package measured them. Digitised paper data is labelled approximate wherever it is drawn. Every fit
+drawn here is computed in `superscale.llm` (width fit, parameter-vs-width slopes, Zipf exponent),
+imported inside the figure functions so that importing the figures does not load the llm package.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from superscale.plots.style import (
 )
 
 DATASET_MARKERS = {"wikitext": "o", "c4": "s", "pile": "^", "bookcorpus": "D"}
-TOKEN_FIT_POINTS = 1000  # ranks sampled uniformly in log10(rank) for the token-frequency fit (spec §2)
+TOKEN_FIT_POINTS = 1000  # ranks uniform in log10(rank) for the Zipf fit (spec §2; llm's PAPER_N_POINTS)
 
 
 def _llm(data: FigureData, figure: str, field: str, what: str) -> object:
@@ -42,19 +44,6 @@ def _llm(data: FigureData, figure: str, field: str, what: str) -> object:
 
 def _families(table: pd.DataFrame) -> list[str]:
     return sorted(str(f) for f in table["family"].unique())
-
-
-def group_label(family: str, dataset: str) -> str:
-    """Group name of the shared-exponent fit: one offset per family × dataset."""
-    return f"{family}/{dataset}"
-
-
-def loss_minus_offset(losses: pd.DataFrame, fit: WidthFit) -> pd.DataFrame:
-    """L − L_\\m = L − B_g for every (model, dataset) whose group has a fitted offset (Fig. 6b's y)."""
-    labels = [group_label(f, d) for f, d in zip(losses["family"], losses["dataset"], strict=True)]
-    offsets = np.array([fit.offsets.get(label, np.nan) for label in labels])
-    table = losses.assign(group=labels, loss_minus_offset=losses["loss"].to_numpy(dtype=float) - offsets)
-    return table[np.isfinite(table["loss_minus_offset"])]
 
 
 def fig6a(data: FigureData) -> Figure:
@@ -141,7 +130,9 @@ def fig6b(data: FigureData) -> Figure:
     losses = _llm(data, "Fig. 6b", "losses", "LLM eval losses (family, model, m, dataset, loss)")
     fit = _llm(data, "Fig. 6b", "width_fit", "a shared-exponent width fit of the LLM losses")
     assert isinstance(losses, pd.DataFrame) and isinstance(fit, WidthFit)
-    table = loss_minus_offset(losses, fit)
+    from superscale.llm.widthfit import loss_minus_offset
+
+    table = loss_minus_offset(losses, fit.offsets)
     dropped = int((table["loss_minus_offset"] <= 0).sum())
     table = table[table["loss_minus_offset"] > 0]
     if table.empty:
@@ -304,22 +295,14 @@ def fig21(data: FigureData) -> Figure:
     return set_caption(fig, text)
 
 
-def token_frequency_exponent(counts: np.ndarray) -> float:
-    """α of a token frequency–rank curve: ranks sampled uniformly in log10(rank), line fit (spec §2)."""
-    ordered = np.sort(np.asarray(counts, dtype=float))[::-1]
-    ordered = ordered[ordered > 0]
-    if ordered.size < 3:
-        raise ValueError(f"counts must have >= 3 positive entries, got {ordered.size}")
-    ranks = np.unique(np.geomspace(1, ordered.size, TOKEN_FIT_POINTS).round().astype(int))
-    return -fit_log_slope(ranks, ordered[ranks - 1]).slope
-
-
 def fig22(data: FigureData) -> Figure:
     """Fig. 22: token count against rank, one panel per tokenizer and dataset, with the fitted α.
 
     In the paper: 4 tokenizers (Pythia, OPT, Qwen2.5, GPT-2) × 4 datasets (wikitext, C4, the Pile,
     BookCorpus); fitted α ≈ 1 everywhere.
     """
+    from superscale.llm.frequencies import fit_zipf
+
     freq = _llm(data, "Fig. 22", "token_freq", "token counts (tokenizer, dataset, rank, count)")
     assert isinstance(freq, pd.DataFrame)
     tokenizers, datasets = sorted(freq["tokenizer"].unique()), sorted(freq["dataset"].unique())
@@ -339,7 +322,7 @@ def fig22(data: FigureData) -> Figure:
             sub = sub[sub["count"] > 0]
             if len(sub) >= 3:
                 ax.plot(sub["rank"], sub["count"], lw=1)
-                exponents.append(token_frequency_exponent(sub["count"].to_numpy()))
+                exponents.append(fit_zipf(sub["count"].to_numpy(), n_points=TOKEN_FIT_POINTS).alpha)
                 note(ax, f"α = {exponents[-1]:.2f}", "upper right")
             set_loglog(ax)
             ax.set_title(f"{tokenizer} · {dataset}", fontsize=7)
@@ -360,24 +343,6 @@ def fig22(data: FigureData) -> Figure:
     return set_caption(fig, text)
 
 
-def shared_log_slope(
-    x: np.ndarray, y: np.ndarray, groups: np.ndarray
-) -> tuple[float, float, dict[str, float]]:
-    """ln y = c_g + s ln x by OLS with one intercept per group: (s, its standard error, {g: e^{c_g}})."""
-    names, codes = np.unique(np.asarray(groups).astype(str), return_inverse=True)
-    design = np.column_stack([np.log(x), np.eye(names.size)[codes]])
-    target = np.log(y)
-    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
-    dof = target.size - design.shape[1]
-    if dof < 1:
-        raise ValueError(
-            f"shared slope over {names.size} groups needs > {design.shape[1]} points, got {target.size}"
-        )
-    sigma2 = float(np.sum((target - design @ coef) ** 2)) / dof
-    cov = sigma2 * np.linalg.inv(design.T @ design)
-    return float(coef[0]), float(np.sqrt(cov[0, 0])), dict(zip(names, np.exp(coef[1:]), strict=True))
-
-
 def fig23a(data: FigureData) -> Figure:
     """Fig. 23a: parameter count N against width m for the open LLM families, with one shared exponent
     and per-family coefficients, and a slope-3 guide.
@@ -386,9 +351,10 @@ def fig23a(data: FigureData) -> Figure:
     """
     models = _llm(data, "Fig. 23a", "models", "a model table (family, d_model, n_params)")
     assert isinstance(models, pd.DataFrame)
-    slope, se, coefs = shared_log_slope(
-        models["d_model"].to_numpy(float), models["n_params"].to_numpy(float), models["family"].to_numpy()
-    )
+    from superscale.llm.widthfit import open_families_slope
+
+    shared = open_families_slope(models)
+    slope, se, coefs = shared.slope, shared.slope_se, shared.coefficients
     fig, axes = new_figure(width=5.8, height=4.4)
     ax = axes[0, 0]
     ms = np.geomspace(float(models["d_model"].min()), float(models["d_model"].max()), 50)
@@ -425,9 +391,11 @@ def fig23b(data: FigureData) -> Figure:
     """
     table = _llm(data, "Fig. 23b", "chinchilla", "the Chinchilla Table A9 shapes")
     assert isinstance(table, pd.DataFrame)
+    from superscale.llm.widthfit import chinchilla_slope
+
     width = table["d_model"].to_numpy(float)
     params = table["params_million"].to_numpy(float) * 1e6
-    line = fit_log_slope(width, params)
+    line = chinchilla_slope(table)
     fig, axes = new_figure(width=5.6, height=4.4)
     ax = axes[0, 0]
     ax.scatter(width, params, s=16, color="C0", label=f"Chinchilla models ({len(table)})")

@@ -182,9 +182,9 @@ def _draw_llm_points(ax, data: FigureData) -> int:
     llm = data.llm
     if llm is None or llm.losses is None or llm.width_fit is None:
         return 0
-    from superscale.plots.llm import loss_minus_offset
+    from superscale.llm.widthfit import loss_minus_offset
 
-    table = loss_minus_offset(llm.losses, llm.width_fit)
+    table = loss_minus_offset(llm.losses, llm.width_fit.offsets)
     keep = table["loss_minus_offset"] > 0
     ax.scatter(
         table.loc[keep, "m"],

@@ -24,7 +24,6 @@ from superscale.report.build import (
 from superscale.report.load import (
     LazyRunArrays,
     NothingToReport,
-    fit_llm_widths,
     has_llm_tables,
     load_figure_data,
     load_llm_data,
@@ -42,7 +41,6 @@ __all__ = [
     "Section",
     "build_report",
     "exponent_table",
-    "fit_llm_widths",
     "has_llm_tables",
     "load_figure_data",
     "load_llm_data",

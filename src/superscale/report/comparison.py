@@ -22,9 +22,10 @@ import pandas as pd
 
 from superscale import schema
 from superscale.plots import paper_values as pv
-from superscale.plots.data import FigureData, done_runs, group_key
+from superscale.plots.data import FigureData
 from superscale.plots.style import distribution_label, fmt, fmt_pm
 from superscale.report.recipe import RecipeComparison, experiment_tags, recipe_comparisons
+from superscale.selection import done_runs, group_key
 
 # columns the analysis adds (fits.parquet, metrics.parquet); the report works without them
 FIT_SCOPE = "fit_scope"  # "all" (every width) | "recipe" (the paper's window for that case)

@@ -77,18 +77,6 @@ def _measured_losses(table: pd.DataFrame | None) -> pd.DataFrame | None:
     return _named_family(table.dropna(subset=["m", "loss"]).reset_index(drop=True))
 
 
-def fit_llm_widths(losses: pd.DataFrame) -> WidthFit:
-    """The paper's shared-exponent fit L = A m^-α + B_{family/dataset} (§5.5) with its slope error."""
-    from superscale.fit.shared import fit_shared_exponent
-    from superscale.plots.llm import group_label
-
-    groups = [group_label(f, d) for f, d in zip(losses["family"], losses["dataset"], strict=True)]
-    fit = fit_shared_exponent(losses["m"], losses["loss"], groups, n_bootstrap=20, compare_per_group=False)
-    return WidthFit(
-        exponent=fit.exponent, exponent_se=fit.exponent_se_paper, C=fit.A, offsets=dict(fit.offsets)
-    )
-
-
 def load_llm_data(folder: Path) -> LLMData:
     """Measured LLM tables from `folder` where present; otherwise the paper's digitised data, labelled so."""
     from superscale.llm.catalog import (
@@ -97,13 +85,18 @@ def load_llm_data(folder: Path) -> LLMData:
         load_digitized_losses,
         load_digitized_overlaps,
     )
+    from superscale.llm.widthfit import fit_width_table
 
     losses = _measured_losses(_first_table(folder, LLM_LOSSES_FILES))
     losses_source = "measured"
     if losses is None or losses.empty:
         losses, losses_source = load_digitized_losses(), DIGITIZED_SOURCE
     try:
-        width_fit: WidthFit | None = fit_llm_widths(losses)
+        # the paper's L = A m^-α + B_{family/dataset} (§5.5), fitted in `superscale.llm.widthfit`
+        fit = fit_width_table(losses, n_bootstrap=20, compare_per_group=False).fit
+        width_fit: WidthFit | None = WidthFit(
+            exponent=fit.exponent, exponent_se=fit.exponent_se_paper, C=fit.A, offsets=dict(fit.offsets)
+        )
     except ValueError as exc:
         log.warning("LLM width fit skipped: %s", exc)
         width_fit = None

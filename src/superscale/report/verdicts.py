@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 
-from superscale import schema, theory
+from superscale import schema
 from superscale.plots import paper_values as pv
-from superscale.plots.data import FigureData, LLMData, done_runs
+from superscale.plots.data import FigureData, LLMData
 from superscale.plots.style import fmt, fmt_pm
 from superscale.report.comparison import (
     STRONG_PHI_HALF_MIN,
@@ -25,6 +25,7 @@ from superscale.report.comparison import (
     compare_fits,
 )
 from superscale.report.load import DIGITIZED_SOURCE
+from superscale.selection import done_runs
 
 MAX_LISTED = 8  # groups named in one verdict line before "… and k more"
 
@@ -236,19 +237,16 @@ def llm_verdicts(data: FigureData) -> list[str]:
                 " (a fit of points read off the paper's figure: checks the digitisation, measures nothing)"
             )
         out.append(line)
-    if llm.models is not None and not llm.models.empty:
-        from superscale.plots.llm import shared_log_slope
+    from superscale.llm.widthfit import chinchilla_cross_check, open_families_slope
 
+    if llm.models is not None and not llm.models.empty:
         models = llm.models
         try:
-            slope, se, _ = shared_log_slope(
-                models["d_model"].to_numpy(float),
-                models["n_params"].to_numpy(float),
-                models["family"].to_numpy(),
-            )
+            shared = open_families_slope(models)
         except ValueError:
             pass
         else:
+            slope, se = shared.slope, shared.slope_se
             paper23a = pv.OPEN_FAMILIES_N_EXPONENT
             out.append(
                 f"open LLM families ({models['family'].nunique()} families, {len(models)} models): "
@@ -257,20 +255,15 @@ def llm_verdicts(data: FigureData) -> list[str]:
                 "the paper does not say which N it fits)"
             )
     if llm.chinchilla is not None and not llm.chinchilla.empty:
-        from superscale.fit.loglog import fit_log_slope
-
-        chin = fit_log_slope(llm.chinchilla["d_model"], llm.chinchilla["params_million"] * 1e6)
         alpha_n = pv.CHINCHILLA_ALPHA_N
-        inferred = theory.width_exponent_from_params(
-            chin.slope, chin.slope_se, alpha_n.value, alpha_n.error or 0.0
-        )
+        chin = chinchilla_cross_check(alpha_n.value, alpha_n.error or 0.0, shapes=llm.chinchilla)
         paper_n, paper_m = pv.CHINCHILLA_N_EXPONENT, pv.CHINCHILLA_ALPHA_M
         out.append(
             f"Chinchilla: N ∝ m^{fmt_pm(chin.slope, chin.slope_se)} vs {paper_n.text()}: "
             f"{agreement(chin.slope, chin.slope_se, paper_n)}; with α_N = {alpha_n.text()}: "
-            f"α_m = {fmt_pm(inferred.exponent, inferred.error_linear, 1)} vs {paper_m.text()}: "
-            f"{agreement(inferred.exponent, inferred.error_linear, paper_m)} "
-            f"(quadrature error ± {inferred.error_quadrature:.2f})"
+            f"α_m = {fmt_pm(chin.alpha_m, chin.alpha_m_se_linear, 1)} vs {paper_m.text()}: "
+            f"{agreement(chin.alpha_m, chin.alpha_m_se_linear, paper_m)} "
+            f"(quadrature error ± {chin.alpha_m_se_quadrature:.2f})"
         )
     return out
 
