@@ -1,93 +1,127 @@
-"""The study end to end at toy size: tables, files, report section and the `superscale aspect` CLI."""
+"""The aspect study end to end at toy size: a sweep over m × n_layers, `superscale analyze` adding the
+aspect tables to the store, the report section and the `superscale aspect` CLI."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
-import torch
 from typer.testing import CliRunner
 
+from superscale import schema
+from superscale.analyze import analyze_store
 from superscale.aspect.deep import deep_param_count
-from superscale.aspect.experiments import (
-    LAYERS_FILE,
-    PAIRS_FILE,
-    RUNS_FILE,
-    AspectConfig,
-    PhaseConfig,
-    model_phase_transition,
-    run_aspect_family,
-)
-from superscale.aspect.report import report_section
+from superscale.aspect.report import load_tables, report_section
+from superscale.aspect.study import families
 from superscale.aspect.summary import depth_effect, loss_flatness, verdict
 from superscale.cli import app
+from superscale.store import Store, open_store
+from superscale.sweep import run_sweep
+from superscale.tomlwrite import dump_toml_table
 
-TINY = AspectConfig(
-    n=12,
-    params=12 * 6 + 12,  # L = 1, m = 6
-    depths=(1, 3),
-    tolerance=0.15,
-    alphas=(1.0,),
-    sparsities=(0.8,),
-    seeds=(0, 1),
-    steps=40,
-    batch=32,
-)
+#: n = 16: the equal-N family N = 144 is (L, m) = (1, 8) and (2, 6) (148, +2.8 %); (1, 6) is the width
+#: baseline of (2, 6); (2, 8) is trained (the grid is a product) but in no family
+TINY: dict[str, Any] = {
+    "name": "aspect-tiny",
+    "n": 16,
+    "m": [8, 6],
+    "gamma": -1.0,
+    "seeds": [0, 1],
+    "data": [{"family": "power", "alpha": 1.0}, {"family": "power", "alpha": 0.0, "density": 4.0}],
+    "model": {"architecture": "deep", "n_layers": [1, 2], "options": {"tied": True, "residual": True}},
+    "lr": {"W": {"base": 0.01}},
+    "train": {"batch": 32, "steps": 40, "warmup_fraction": 0.1, "final_window": 10},
+}
 
 
 @pytest.fixture(scope="module")
-def family_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     out = tmp_path_factory.mktemp("aspect")
-    run_aspect_family(TINY, out)
-    return out
+    run_sweep(TINY, out, quiet=True)
+    analyze_store(out, n_bootstrap=10)
+    return open_store(out)
 
 
-def test_family_tables_have_one_row_per_model_layer_and_pair(family_dir: Path) -> None:
-    runs = pd.read_parquet(family_dir / RUNS_FILE)
-    layers = pd.read_parquet(family_dir / LAYERS_FILE)
-    pairs = pd.read_parquet(family_dir / PAIRS_FILE)
+def _cka(a: np.ndarray, b: np.ndarray) -> float:
+    """Linear CKA written out: centred Gram matrices, Frobenius inner product over the norms."""
+    h = np.eye(len(a)) - 1.0 / len(a)
+    ga, gb = h @ a @ a.T @ h, h @ b @ b.T @ h
+    return float((ga * gb).sum() / np.sqrt((ga * ga).sum() * (gb * gb).sum()))
+
+
+def test_families_pair_each_depth_with_its_width() -> None:
+    shapes = {(1, 8), (2, 8), (1, 6), (2, 6)}
+    assert families(16, shapes) == {144: [(1, 8), (2, 6)]}
+    assert families(16, shapes, tolerance=0.01) == {}  # 148 vs 144 is 2.8 % off
+    assert families(100, {(1, 40), (2, 31), (4, 23), (8, 18)}) == {4100: [(1, 40), (2, 31), (4, 23), (8, 18)]}
+
+
+def test_family_tables_have_one_row_per_model_layer_and_pair(store: Store) -> None:
+    runs = store.table(schema.ASPECT_RUNS_FILE)
+    layers = store.table(schema.ASPECT_LAYERS_FILE)
+    pairs = store.table(schema.ASPECT_PAIRS_FILE)
+    assert runs is not None and layers is not None and pairs is not None
     family = runs[runs["kind"] == "family"]
-    shapes = sorted(set(zip(family["n_layers"], family["m"], strict=True)))
-    assert shapes == [(1, 6), (3, 4)]  # 2·16 + 12·4 + 12 = 92 vs budget 84: within 15 %
-    assert len(family) == 2 * 2 * 2  # shapes × data × seeds
-    # the width baseline: the one-layer model at the deep shape's width m = 4, every (data, seed)
+    assert sorted(set(zip(family["n_layers"], family["m"], strict=True))) == [(1, 8), (2, 6)]
+    assert len(family) == 2 * 2 * 2 and set(family["params_budget"]) == {144}  # shapes × data × seeds
     baseline = runs[runs["kind"] == "width_baseline"]
-    assert set(zip(baseline["n_layers"], baseline["m"], strict=True)) == {(1, 4)} and len(baseline) == 4
+    assert set(zip(baseline["n_layers"], baseline["m"], strict=True)) == {(1, 6)} and len(baseline) == 4
+    assert set(runs["data"]) == {"alpha=1", "S=0.75"}
     for _, row in runs.iterrows():
-        assert row["params"] == deep_param_count(12, row["m"], row["n_layers"])
-        assert math.isfinite(row["final_loss"]) and row["final_loss"] > 0
-    assert len(layers) == runs["n_layers"].sum()  # one row per layer of each model
-    # pairs: within each (data, γ) group of 4 models, 6 pairs, each at the first and last layer
-    assert len(pairs) == 2 * 6 * 2
-    assert set(pairs["kind"]) == {"seed", "shape"}
+        assert row["params"] == deep_param_count(16, row["m"], row["n_layers"])
+        stored = store.runs.set_index(schema.RUN_ID).loc[row["run"]]
+        assert (stored[schema.N_LAYERS], stored[schema.M_HIDDEN]) == (row["n_layers"], row["m"])
+        assert row["final_loss"] == stored[schema.FINAL_LOSS] > 0
+    assert len(layers) == runs["n_layers"].sum()  # one row per layer of each (model, role)
+    # pairs: within each (data, γ) group of 4 family models, 6 pairs, each at the first and last layer
+    assert len(pairs) == 2 * 6 * 2 and set(pairs["kind"]) == {"seed", "shape"}
     seed_pairs = pairs[pairs["kind"] == "seed"]
     assert (~seed_pairs["same_seed"]).all() and seed_pairs["same_shape"].all()
-    assert pairs["cka"].dropna().between(-1e-9, 1 + 1e-9).all()
     assert set(pairs["run_a"]) | set(pairs["run_b"]) <= set(family["run"])  # baselines are not paired
 
 
-def test_same_seed_shares_the_data_across_shapes() -> None:
-    """The L = 1 member of a family is exactly the paper's model trained alone on that seed's stream."""
-    from superscale.data import power_law_probs
-    from superscale.engine import ModelSpec, ShardSpec, train_shard
+def test_universality_pair_across_shapes_matches_numpy(store: Store) -> None:
+    """At the first layer the responses are W's rows (scale 1): recompute the pair from the weights."""
+    pairs = store.table(schema.ASPECT_PAIRS_FILE)
+    assert pairs is not None
+    across = pairs[(pairs["kind"] == "shape") & (pairs["layer"] == "first") & pairs["same_seed"]]
+    assert len(across) == 2 * 2  # per data: one per seed, (L=1, m=8) against (L=2, m=6)
+    for row in across.itertuples(index=False):
+        assert {row.shape_a, row.shape_b} == {"L=1,m=8", "L=2,m=6"}
+        Wa, Wb = (store.params(run)["W"].double().numpy() for run in (row.run_a, row.run_b))
+        assert Wa.shape[1] != Wb.shape[1]  # two widths
+        ra, rb = np.linalg.norm(Wa, axis=1) > 0.5, np.linalg.norm(Wb, axis=1) > 0.5
+        common = ra & rb
+        assert row.n_common == common.sum()
+        assert row.jaccard == pytest.approx(common.sum() / (ra | rb).sum(), abs=1e-12)
+        if common.sum() >= 3:
+            assert row.cka == pytest.approx(_cka(Wa[common], Wb[common]), rel=1e-9)
 
-    config = AspectConfig(**{**TINY.__dict__, "depths": (1,), "sparsities": ()})
-    result = run_aspect_family(config)
-    alone = train_shard(
-        ShardSpec(
-            12,
-            6,
-            [ModelSpec(power_law_probs(12, 1.0), -1.0, 0.01, 0.01, 1, "alpha=1")],
-            batch=32,
-            steps=40,
-            warmup_steps=4,
-        )
-    )
-    assert len(result.runs) == 2  # L = 1 only: no width baseline to add
-    row = result.runs[result.runs["seed"] == 1].iloc[0]
-    assert math.isclose(row["final_loss"], float(alone.final_loss[0]), rel_tol=1e-6)
+
+def test_uniform_data_gives_the_phase_transition(store: Store) -> None:
+    phase = store.table(schema.PHASE_TRANSITION_FILE)
+    assert phase is not None
+    assert set(phase["method"]) == {"toy", "deep L=2", "l1"}
+    uniform = store.runs[store.runs[schema.ALPHA] == 0]
+    models = phase[phase["method"] != "l1"]
+    assert len(models) == len(uniform) == 2 * 2 * 2  # widths × depths × seeds
+    expected = sorted(uniform[schema.FINAL_LOSS] / (4.0 / 3.0 * 4.0))  # E‖x‖² = (4/3) E, E = 4
+    assert sorted(models["rel_error"]) == pytest.approx(expected, rel=1e-12)
+    assert set(models["sparsity"]) == {0.75}
+    l1 = phase[phase["method"] == "l1"]
+    assert sorted(l1["m"]) == [6, 8] and set(l1["sparsity"]) == {0.75}
+
+
+def test_analysis_is_idempotent(store: Store) -> None:
+    files = [store.path / name for name in schema.EXTRA_TABLES if (store.path / name).is_file()]
+    assert len(files) == 4
+    before = [f.stat().st_mtime_ns for f in files]
+    assert analyze_store(store.path, n_bootstrap=10).extra_steps == ("aspect",)
+    assert [f.stat().st_mtime_ns for f in files] == before
 
 
 def test_loss_flatness_reads_planted_numbers() -> None:
@@ -131,34 +165,25 @@ def test_depth_effect_divides_by_the_one_layer_model_of_the_same_width() -> None
     assert depth_effect(runs[runs["kind"] == "family"]).empty
 
 
-def test_model_phase_transition_rows_and_relative_error() -> None:
-    config = PhaseConfig(n=16, sparsities=(0.8,), widths=(2, 12), deep_layers=2, steps=30, batch=32)
-    table = model_phase_transition(config)
-    assert set(table["method"]) == {"toy", "deep"} and len(table) == 4
-    assert table["rel_error"].gt(0).all()
-    wide, narrow = (
-        table[(table["method"] == "toy") & (table["m"] == m)]["rel_error"].iloc[0] for m in (12, 2)
-    )
-    assert wide < narrow
-
-
-def test_report_section_and_verdict(family_dir: Path) -> None:
-    title, fragment, figures = report_section(family_dir)
+def test_report_section_and_verdict(store: Store) -> None:
+    title, fragment, figures = report_section(store.path)
     assert "Aspect ratio" in title and fragment is not None and "What the runs show" in fragment
     assert [name for name, _, _ in figures] == [
         "aspect_loss",
         "aspect_implied_sparsity",
         "aspect_layers",
         "aspect_universality",
+        "aspect_phase_transition",
     ]
-    runs, pairs = pd.read_parquet(family_dir / RUNS_FILE), pd.read_parquet(family_dir / PAIRS_FILE)
-    lines = verdict(runs, pairs, None)
-    assert any(line.startswith("Loss at N=84") for line in lines)
+    tables = load_tables(store.path)
+    lines = verdict(tables["runs"], tables["pairs"], tables["phase"])
+    assert any(line.startswith("Loss at N=144") for line in lines)
     assert any("CKA" in line for line in lines)
-    assert report_section(family_dir / "missing")[1] is None
+    assert any(line.startswith("Compressed sensing, deep L=2") for line in lines)
+    assert report_section(store.path / "missing")[1] is None
 
 
-def test_cli_plan_bound_summary_and_figures(family_dir: Path, tmp_path: Path) -> None:
+def test_cli_plan_bound_summary_and_figures(store: Store, tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(
         app, ["aspect", "plan", "--params", "4100", "--features", "100", "--depths", "1,2,8"]
@@ -169,32 +194,34 @@ def test_cli_plan_bound_summary_and_figures(family_dir: Path, tmp_path: Path) ->
     assert result.exit_code == 0 and "14.74" in result.output
     result = runner.invoke(app, ["aspect", "bound", "--features", "64"])
     assert result.exit_code == 2 and "exactly one of" in result.output
-    result = runner.invoke(app, ["aspect", "summary", str(family_dir)])
-    assert result.exit_code == 0 and "Loss at N=84" in result.output
-    result = runner.invoke(app, ["aspect", "figures", str(family_dir), "--to", str(tmp_path)])
+    result = runner.invoke(app, ["aspect", "summary", str(store.path)])
+    assert result.exit_code == 0 and "Loss at N=144" in result.output
+    result = runner.invoke(app, ["aspect", "figures", str(store.path), "--to", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "aspect_loss.png").stat().st_size > 1000
     result = runner.invoke(app, ["aspect", "run", "--preset", "nope", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "unknown aspect preset" in result.output
+    result = runner.invoke(app, ["aspect", "summary", str(tmp_path)])
+    assert result.exit_code == 2 and "no aspect tables" in result.output
 
 
-def test_cli_family_trains_and_writes(tmp_path: Path) -> None:
-    args = ["aspect", "family", "--out", str(tmp_path), "--features", "12", "--params", "84", "--depths", "1"]
-    args += ["--seeds", "0,1", "--steps", "20", "--batch", "16"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    runs = pd.read_parquet(tmp_path / RUNS_FILE)
-    assert len(runs) == 2 and torch.isfinite(torch.tensor(runs["final_loss"].to_numpy())).all()
-
-
-def test_cli_phase_and_l1(tmp_path: Path) -> None:
+def test_cli_run_trains_analyses_and_resumes(tmp_path: Path) -> None:
+    config = tmp_path / "tiny.toml"
+    small = {**TINY, "seeds": 0, "data": TINY["data"][1:]}  # uniform data only: 4 models
+    config.write_text(dump_toml_table(small))
+    out = tmp_path / "store"
     runner = CliRunner()
-    args = ["aspect", "phase", "--out", str(tmp_path), "--features", "16", "--sparsities", "0.8"]
-    args += ["--widths", "2,12", "--steps", "20", "--batch", "16", "--trials", "3"]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    table = pd.read_parquet(tmp_path / "phase_transition.parquet")
-    assert set(table["method"]) == {"toy", "deep", "l1"} and len(table) == 6
+    for _ in range(2):  # the second call finds every shard done and only re-analyses
+        result = runner.invoke(app, ["aspect", "run", "--preset", str(config), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "Compressed sensing, toy" in result.output
+    runs = open_store(out).table(schema.ASPECT_RUNS_FILE)
+    assert runs is not None and len(runs[runs["kind"] == "family"]) == 2
+    assert math.isfinite(float(runs["final_loss"].max()))
+
+
+def test_cli_l1(tmp_path: Path) -> None:
+    runner = CliRunner()
     result = runner.invoke(
         app, ["aspect", "l1", "--features", "16", "--sparsities", "0.8", "--widths", "2,16"]
     )

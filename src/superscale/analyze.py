@@ -1,4 +1,5 @@
-"""Store → metrics.parquet (one row per run) and fits.parquet (rows per fit group, kind and scope).
+"""Store → metrics.parquet (one row per run) and fits.parquet (rows per fit group, kind and scope), plus the
+tables of the extra steps its runs call for (`extra_steps`: the variant comparison, the aspect-ratio study).
 
 Each group is fitted twice: over every width (fit_scope "all") and over the width window the sweep's
 `[analysis]` rules give it (fit_scope "recipe", the paper's windows for E1; the all-width fit again when
@@ -205,6 +206,7 @@ class AnalysisResult:
     n_metrics_reused: int
     n_groups_fitted: int
     n_groups_reused: int
+    extra_steps: tuple[str, ...] = ()  # the EXTRA_STEPS the store's runs needed (their tables written)
 
 
 def _done_runs(store: Store) -> pd.DataFrame:
@@ -338,4 +340,15 @@ def analyze_store(
         store, done, converged_by_run, analysis, force, n_bootstrap, seed
     )
     log.info("metrics: %d computed, %d kept; fits: %d groups fitted, %d kept", n_new, n_kept, n_fit, n_reused)
-    return AnalysisResult(metrics_table, fits_table, n_new, n_kept, n_fit, n_reused)
+    extra = tuple(name for name, step in extra_steps().items() if step(store, force))
+    return AnalysisResult(metrics_table, fits_table, n_new, n_kept, n_fit, n_reused, extra)
+
+
+def extra_steps() -> dict[str, Callable[[Store, bool], bool]]:
+    """The analyses beyond metrics and fits, by name: each checks whether the store's runs need it (e.g.
+    several architectures, deep models at several depths), writes its tables (schema.EXTRA_TABLES) if so,
+    and returns whether it ran. Each is idempotent."""
+    from superscale.aspect.study import analyze_aspect
+    from superscale.variants.compare import analyze_variants
+
+    return {"variants": analyze_variants, "aspect": analyze_aspect}

@@ -17,6 +17,22 @@ FITS_FILE = "fits.parquet"  # written by analysis, one row per (group, fit kind)
 REPORT_DIR = "report"  # report/index.html and figures
 LOCK_FILE = ".superscale.lock"  # held by the one process writing a store
 SHARDS_DIR = "shards"  # per-shard finished rows before they are merged into the tables
+# tables `superscale analyze` adds when the store's runs call for them (superscale.analyze.EXTRA_STEPS)
+VARIANTS_FILE = "variants.parquet"  # several architectures: one row per run, §3.6 terms for cross-entropy
+VARIANTS_FITS_FILE = "variants_fits.parquet"  # one row per (variant, γ, quantity, fit kind)
+ASPECT_RUNS_FILE = "aspect_runs.parquet"  # deep models at ≥ 2 depths: one row per run, its shape and kind
+ASPECT_LAYERS_FILE = "aspect_layers.parquet"  # one row per (run, layer): represented features
+ASPECT_PAIRS_FILE = "aspect_pairs.parquet"  # one row per (pair of runs, layer "first"/"last")
+PHASE_TRANSITION_FILE = "phase_transition.parquet"  # uniform data: rel. error per (method, S, m[, seed])
+PHASE_DIAGRAM_FILE = "phase_diagram.parquet"  # `superscale variants phase` (no store): density × importance
+EXTRA_TABLES = (
+    VARIANTS_FILE,
+    VARIANTS_FITS_FILE,
+    ASPECT_RUNS_FILE,
+    ASPECT_LAYERS_FILE,
+    ASPECT_PAIRS_FILE,
+    PHASE_TRANSITION_FILE,
+)
 
 # --- LLM result tables a report directory may hold (file stems; .parquet or .csv) ---------------
 # from `superscale llm geometry --out DIR/llm_geometry.parquet --hist-out DIR/llm_norm_histogram.parquet`,

@@ -118,6 +118,13 @@ class Store:
         file = self.path / schema.FITS_FILE
         return pd.read_parquet(file) if file.is_file() else None
 
+    def table(self, name: str) -> pd.DataFrame | None:
+        """A table `superscale analyze` added (a file name in schema.EXTRA_TABLES), None when absent."""
+        if name not in schema.EXTRA_TABLES:
+            raise ValueError(f"{name!r} is not a store table; known: {', '.join(schema.EXTRA_TABLES)}")
+        file = self.path / name
+        return pd.read_parquet(file) if file.is_file() else None
+
     def _row(self, run_id: str) -> pd.Series:
         rows = self.runs[self.runs[schema.RUN_ID] == run_id] if len(self.runs) else self.runs
         if len(rows) != 1:
@@ -180,13 +187,19 @@ class Store:
             "versions": manifest.get("versions", {}),
             "tables": [
                 name
-                for name in (schema.RUNS_FILE, schema.CURVES_FILE, schema.METRICS_FILE, schema.FITS_FILE)
+                for name in (
+                    schema.RUNS_FILE,
+                    schema.CURVES_FILE,
+                    schema.METRICS_FILE,
+                    schema.FITS_FILE,
+                    *schema.EXTRA_TABLES,
+                )
                 if (self.path / name).is_file()
             ],
         }
 
     def query(self, sql: str) -> pd.DataFrame:
-        """Run DuckDB SQL over views runs, curves, metrics, fits (those present)."""
+        """Run DuckDB SQL over views runs, curves, metrics, fits and the extra tables (those present)."""
         import duckdb
 
         con = duckdb.connect()
@@ -195,7 +208,8 @@ class Store:
                 if len(frame):
                     con.register(f"_{view}", frame)
                     con.execute(f"CREATE VIEW {view} AS SELECT * FROM _{view}")
-            for view, name in (("metrics", schema.METRICS_FILE), ("fits", schema.FITS_FILE)):
+            extra = [(name.removesuffix(".parquet"), name) for name in schema.EXTRA_TABLES]
+            for view, name in [("metrics", schema.METRICS_FILE), ("fits", schema.FITS_FILE), *extra]:
                 file = self.path / name
                 if file.is_file():
                     quoted = str(file).replace("'", "''")
@@ -223,7 +237,7 @@ class StoreBusyError(FileExistsError):
 
 
 _OWN_FILES = (schema.SWEEP_FILE, schema.MANIFEST_FILE, schema.RUNS_FILE, schema.CURVES_FILE)
-_DERIVED = (schema.METRICS_FILE, schema.FITS_FILE)
+_DERIVED = (schema.METRICS_FILE, schema.FITS_FILE, *schema.EXTRA_TABLES)
 _OWN_DIRS = (schema.WEIGHTS_DIR, schema.SHARDS_DIR, schema.REPORT_DIR)
 
 

@@ -2,7 +2,9 @@
 width and depth, the features each layer represents, universality across seeds and shapes, and the
 compressed-sensing bound checked against L1 recovery and the toy models.
 
-Importing this package registers the "deep" architecture with the engine. Figures and the report section
+The models train as ordinary sweeps (architecture "deep", presets aspect-*); `superscale analyze` measures
+them (`superscale.aspect.study`). Importing this package registers the "deep" architecture with the
+engine. Figures and the report section
 live in `superscale.aspect.figures` and `superscale.aspect.report` (they import matplotlib).
 """
 
@@ -18,15 +20,7 @@ from superscale.aspect.compressed_sensing import (
     uniform_probs,
 )
 from superscale.aspect.deep import DeepToyModel, deep_forward, deep_param_count, hidden_states
-from superscale.aspect.experiments import (
-    AspectConfig,
-    AspectResult,
-    PhaseConfig,
-    model_phase_transition,
-    run_aspect_family,
-)
 from superscale.aspect.planner import Shape, plan_shapes, width_for_budget
-from superscale.aspect.presets import PRESETS, AspectPreset, StudyResult, get_preset, run_study
 from superscale.aspect.summary import (
     loss_flatness,
     phase_summary,
@@ -45,16 +39,10 @@ from superscale.aspect.universality import (
 )
 
 __all__ = [
-    "PRESETS",
-    "AspectConfig",
-    "AspectPreset",
-    "AspectResult",
     "DeepToyModel",
     "FeatureSimilarity",
     "LayerFeatures",
-    "PhaseConfig",
     "Shape",
-    "StudyResult",
     "basis_pursuit",
     "compare_features",
     "critical_width",
@@ -62,7 +50,6 @@ __all__ = [
     "deep_forward",
     "deep_param_count",
     "feature_responses",
-    "get_preset",
     "hidden_states",
     "implied_sparsity",
     "l1_phase_transition",
@@ -70,12 +57,9 @@ __all__ = [
     "layer_features",
     "linear_cka",
     "loss_flatness",
-    "model_phase_transition",
     "phase_summary",
     "plan_shapes",
     "procrustes_similarity",
-    "run_aspect_family",
-    "run_study",
     "sparsity_summary",
     "uniform_probs",
     "universality_summary",

@@ -1,6 +1,6 @@
 """Figures of the aspect-ratio study: DataFrames in, matplotlib Figures out (no pyplot state).
 
-Each function takes the table(s) written by `superscale.aspect.experiments` and returns a Figure.
+Each function takes the table(s) written by `superscale.aspect.study` and returns a Figure.
 """
 
 from __future__ import annotations

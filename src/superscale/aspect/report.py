@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from superscale.aspect.experiments import LAYERS_FILE, PAIRS_FILE, PHASE_FILE, RUNS_FILE
 from superscale.aspect.figures import (
     fig_features_per_layer,
     fig_implied_sparsity,
@@ -18,6 +17,13 @@ from superscale.aspect.figures import (
     fig_universality,
 )
 from superscale.aspect.summary import verdict
+from superscale.schema import (
+    ASPECT_LAYERS_FILE,
+    ASPECT_PAIRS_FILE,
+    ASPECT_RUNS_FILE,
+    PHASE_TRANSITION_FILE,
+)
+from superscale.store import open_store
 
 __all__ = ["SECTION_TITLE", "load_tables", "report_section"]
 
@@ -33,11 +39,21 @@ INTRO = (
 )
 
 
-def load_tables(out_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """The study's tables present in `out_dir` ("runs", "layers", "pairs", "phase")."""
-    out = Path(out_dir)
-    names = {"runs": RUNS_FILE, "layers": LAYERS_FILE, "pairs": PAIRS_FILE, "phase": PHASE_FILE}
-    return {key: pd.read_parquet(out / name) for key, name in names.items() if (out / name).exists()}
+def load_tables(store_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """The study's tables the store at `store_dir` holds ("runs", "layers", "pairs", "phase"; written by
+    `superscale analyze`, superscale.aspect.study); empty when it is no store."""
+    try:
+        store = open_store(store_dir)
+    except FileNotFoundError:
+        return {}
+    names = {
+        "runs": ASPECT_RUNS_FILE,
+        "layers": ASPECT_LAYERS_FILE,
+        "pairs": ASPECT_PAIRS_FILE,
+        "phase": PHASE_TRANSITION_FILE,
+    }
+    tables = {key: store.table(name) for key, name in names.items()}
+    return {key: table for key, table in tables.items() if table is not None}
 
 
 def report_section(out_dir: str | Path) -> tuple[str, str | None, list[tuple[str, str, Figure]]]:

@@ -96,95 +96,29 @@ def l1(
     console.print(phase_summary(table, tol).to_string(index=False))
 
 
-@aspect_app.command("phase")
-@user_errors
-def phase(
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out", help="output directory for phase_transition.parquet; `superscale report OUT` shows it"
-        ),
-    ],
-    features: Annotated[int, typer.Option("--features")] = 64,
-    sparsities: Annotated[str, typer.Option(help="comma-separated S")] = "0.8,0.9,0.95",
-    widths: Annotated[str, typer.Option(help="comma-separated m")] = "4,8,12,16,24,32,48",
-    deep_layers: Annotated[int, typer.Option(help="depth of the deep toy model")] = 2,
-    steps: Annotated[int, typer.Option()] = 1000,
-    batch: Annotated[int, typer.Option()] = 256,
-    tol: Annotated[float, typer.Option(help="relative squared error counted as reconstructed")] = 0.1,
-    trials: Annotated[int, typer.Option(help="L1 samples per (S, m)")] = 20,
-    device: Annotated[str, typer.Option()] = "cpu",
-) -> None:
-    """Compressed-sensing transition: toy, deep toy and L1 recovery over (S, m), against the bound."""
-    import pandas as pd
-
-    from superscale.aspect.compressed_sensing import l1_phase_transition
-    from superscale.aspect.experiments import PHASE_FILE, PhaseConfig, model_phase_transition
-    from superscale.aspect.summary import phase_summary
-    from superscale.atomic import write_parquet_atomic
-
-    config = PhaseConfig(
-        n=features,
-        sparsities=_floats(sparsities, "sparsities"),
-        widths=_ints(widths, "widths"),
-        deep_layers=deep_layers,
-        steps=steps,
-        batch=batch,
-        tol=tol,
-        l1_trials=trials,
-        device=device,
-    )
-    table = pd.concat(
-        [
-            model_phase_transition(config),
-            l1_phase_transition(features, config.sparsities, config.widths, trials, tol=tol),
-        ],
-        ignore_index=True,
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    write_parquet_atomic(table, out / PHASE_FILE)
-    console.print(phase_summary(table, tol).to_string(index=False))
+_ALIASES = {"quick": "aspect-quick", "full": "aspect-full", "phase": "aspect-phase-quick"}
 
 
-@aspect_app.command("family")
-@user_errors
-def family(
-    out: Annotated[
-        Path,
-        typer.Option("--out", help="directory for the parquet tables; `superscale report OUT` shows them"),
-    ],
-    features: Annotated[int, typer.Option("--features")] = 100,
-    params: Annotated[int, typer.Option("--params")] = 4100,
-    depths: Annotated[str, typer.Option()] = "1,2,4,8",
-    alphas: Annotated[str, typer.Option(help="power-law data exponents")] = "1.0",
-    sparsities: Annotated[str, typer.Option(help="uniform data sparsities S")] = "",
-    gammas: Annotated[str, typer.Option()] = "-1.0",
-    seeds: Annotated[str, typer.Option()] = "0,1,2",
-    steps: Annotated[int, typer.Option()] = 2000,
-    batch: Annotated[int, typer.Option()] = 256,
-    plain: Annotated[bool, typer.Option(help="hidden layers without the residual connection")] = False,
-    device: Annotated[str, typer.Option()] = "cpu",
-) -> None:
-    """Train one equal-N family across shapes and write runs / layers / pairs tables."""
-    from superscale.aspect.experiments import AspectConfig, run_aspect_family
-    from superscale.aspect.summary import verdict
+def _tables(directory: Path) -> dict:
+    from superscale.aspect.report import load_tables
 
-    config = AspectConfig(
-        n=features,
-        params=params,
-        depths=_ints(depths, "depths"),
-        alphas=_floats(alphas, "alphas"),
-        sparsities=_floats(sparsities, "sparsities"),
-        gammas=_floats(gammas, "gammas"),
-        seeds=_ints(seeds, "seeds"),
-        steps=steps,
-        batch=batch,
-        residual=not plain,
-        device=device,
-    )
-    result = run_aspect_family(config, out)
-    for line in verdict(result.runs, result.pairs, None):
-        console.print(f"• {line}")
+    tables = load_tables(directory)
+    if "runs" not in tables and "phase" not in tables:
+        raise FileNotFoundError(
+            f"no aspect tables in {str(directory)!r}: train deep models (`aspect run`), then "
+            "`superscale analyze`"
+        )
+    return tables
+
+
+def _print_verdict(tables: dict) -> None:
+    from superscale.aspect.summary import phase_summary, verdict
+
+    if "runs" in tables and "pairs" in tables:
+        for line in verdict(tables["runs"], tables["pairs"], tables.get("phase")):
+            console.print(f"• {line}")
+    elif "phase" in tables:
+        console.print(phase_summary(tables["phase"]).to_string(index=False))
 
 
 @aspect_app.command("run")
@@ -194,50 +128,52 @@ def run(
         Path,
         typer.Option(
             "--out",
-            help="output directory for the tables; `superscale report OUT` shows the study (beside a store "
-            "or LLM tables in OUT, if any)",
+            help="the store directory (resumed when it holds this sweep); `superscale "
+            "report OUT` shows the study",
         ),
     ],
-    preset: Annotated[str, typer.Option(help="quick (minutes on a CPU) or full")] = "quick",
+    preset: Annotated[
+        str,
+        typer.Option(
+            help="aspect-quick (minutes on a CPU), aspect-full, aspect-phase-quick (aliases quick, "
+            'full, phase), or a sweep TOML with architecture "deep"'
+        ),
+    ] = "aspect-quick",
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, auto (default: the config's)")] = None,
 ) -> None:
-    """Run a built-in study (families + compressed-sensing transition) and print the verdict."""
-    from superscale.aspect.presets import get_preset, run_study
-    from superscale.aspect.summary import verdict
+    """Train a study (`superscale run PRESET --out OUT`), analyse it (`superscale analyze OUT`), print the
+    verdict."""
+    from superscale.analyze import analyze_store
+    from superscale.presets import list_presets
+    from superscale.sweep import run_sweep
 
-    chosen = get_preset(preset)
-    console.print(f"aspect study {chosen.name}: {chosen.description}")
-    study = run_study(chosen, out)
-    for line in verdict(study.runs, study.pairs, study.phase, chosen.phase.tol):
-        console.print(f"• {line}")
+    chosen = _ALIASES.get(preset, preset)
+    if chosen not in list_presets() and not Path(chosen).is_file():
+        raise ValueError(f"unknown aspect preset {preset!r}; known: {', '.join(sorted(_ALIASES.values()))}")
+    store = run_sweep(chosen, out, device=device)
+    analyze_store(store)
+    _print_verdict(_tables(out))
     console.print(f"tables written to {out}")
 
 
 @aspect_app.command("summary")
 @user_errors
-def summary(directory: Annotated[Path, typer.Argument(help="a directory written by `aspect run`")]) -> None:
-    """Print the verdict of a finished study."""
-    from superscale.aspect.report import load_tables
-    from superscale.aspect.summary import verdict
-
-    tables = load_tables(directory)
-    if "runs" not in tables or "pairs" not in tables:
-        raise FileNotFoundError(f"no aspect study tables in {str(directory)!r}")
-    for line in verdict(tables["runs"], tables["pairs"], tables.get("phase")):
-        console.print(f"• {line}")
+def summary(directory: Annotated[Path, typer.Argument(help="a store written by `aspect run`")]) -> None:
+    """Print the verdict of a finished, analysed study."""
+    _print_verdict(_tables(directory))
 
 
 @aspect_app.command("figures")
 @user_errors
 def figures(
-    directory: Annotated[Path, typer.Argument(help="a directory written by `aspect run`")],
+    directory: Annotated[Path, typer.Argument(help="a store written by `aspect run`")],
     to: Annotated[Path | None, typer.Option(help="where to save PNGs (default: DIRECTORY/figures)")] = None,
 ) -> None:
     """Draw the study's figures as PNG files."""
     from superscale.aspect.report import report_section
 
-    _, fragment, drawn = report_section(directory)
-    if fragment is None:
-        raise FileNotFoundError(f"no aspect study tables in {str(directory)!r}")
+    _tables(directory)
+    _, _, drawn = report_section(directory)
     target = to or directory / "figures"
     target.mkdir(parents=True, exist_ok=True)
     for name, _, fig in drawn:

@@ -1,4 +1,4 @@
-"""CLI: `superscale variants compare OUT` and `superscale variants phase OUT` (no science here)."""
+"""CLI: `superscale variants compare OUT` (preset + run + analyze) and `superscale variants phase OUT`."""
 
 from __future__ import annotations
 
@@ -28,19 +28,31 @@ def _save(figures: list, out: Path, stem: str) -> list[Path]:
 def compare_command(
     out: Path = typer.Argument(
         ...,
-        help="Directory for variants.parquet, variants_fits.parquet and figures; "
-        "`superscale report OUT` shows them (beside a store or LLM tables in OUT, if any).",
+        help="Store directory (resumed when it holds this sweep); analysis adds variants.parquet and "
+        "variants_fits.parquet, figures go beside them; `superscale report OUT` shows everything.",
     ),
     full: bool = typer.Option(
-        False, "--full", help="Paper-scale comparison (hours on a CPU) instead of quick."
+        False, "--full", help="Preset variants-full (hours on a CPU) instead of variants-quick."
     ),
-    device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
+    config: str | None = typer.Option(
+        None, "--config", help="Another preset name or sweep TOML whose model.architecture lists the models."
+    ),
+    device: str | None = typer.Option(None, help="cpu, cuda or cuda:N (default: the config's)."),
 ) -> None:
-    """Fit loss-vs-m exponents of the MSE, cross-entropy and unit-norm toy models on the same data."""
-    from superscale.variants.compare import FITS_FILE, RUNS_FILE, compare_variants, exponent_table
+    """Fit loss-vs-m exponents of the MSE, cross-entropy and unit-norm toy models on the same data.
+
+    A shortcut for `superscale run variants-quick --out OUT` and `superscale analyze OUT`."""
+    from superscale import schema
+    from superscale.analyze import analyze_store
+    from superscale.sweep import run_sweep
+    from superscale.variants.compare import exponent_table
     from superscale.variants.figures import variants_figures, variants_verdict
 
-    runs, fits = compare_variants(out, quick=not full, device=device)
+    store = run_sweep(config or ("variants-full" if full else "variants-quick"), out, device=device)
+    analyze_store(store)
+    runs, fits = store.table(schema.VARIANTS_FILE), store.table(schema.VARIANTS_FITS_FILE)
+    if runs is None or fits is None:
+        raise ValueError(f"{str(out)!r} compares no architectures: list several in model.architecture")
     table = Table(title="model exponent α_m (OLS of ln L on ln m)")
     exps = exponent_table(fits)
     for column in exps.columns:
@@ -50,7 +62,9 @@ def compare_command(
     console.print(table)
     console.print(variants_verdict(runs))
     paths = _save(variants_figures(runs), out, "variants")
-    console.print(f"wrote {out / RUNS_FILE}, {out / FITS_FILE} and {len(paths)} figures")
+    console.print(
+        f"wrote {out / schema.VARIANTS_FILE}, {out / schema.VARIANTS_FITS_FILE} and {len(paths)} figures"
+    )
 
 
 @variants_app.command("phase")
@@ -71,7 +85,7 @@ def phase_command(
 ) -> None:
     """Anthropic's classic superposition phase diagram with the importance-weighted toy model."""
     from superscale.atomic import write_parquet_atomic
-    from superscale.variants.compare import PHASE_DIAGRAM_FILE
+    from superscale.schema import PHASE_DIAGRAM_FILE
     from superscale.variants.figures import phase_diagram_figure
     from superscale.variants.phase import phase_diagram
 

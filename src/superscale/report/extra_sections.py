@@ -1,13 +1,15 @@
 """Report sections for the studies beyond the paper's toy grid: Katta's aspect-ratio argument and the model
 variants (cross-entropy, unit-norm, importance-weighted).
 
-Convention: a study's result files sit directly in the report's directory DIR, like the LLM tables,
-beside a toy-model store or on their own (no file name clashes with the store's):
+Both studies are ordinary sweeps: their tables are the store's own, added by `superscale analyze` when
+the runs call for them (superscale.aspect.study, superscale.variants.compare) and read here through
+`Store.table` with the names in superscale.schema:
 
-    DIR/aspect_runs.parquet, aspect_layers.parquet, aspect_pairs.parquet, phase_transition.parquet
-        written by `superscale aspect run --out DIR` (or `aspect family --out DIR`, `aspect phase --out DIR`)
-    DIR/variants.parquet, variants_fits.parquet, phase_diagram.parquet
-        written by `superscale variants compare DIR` and `superscale variants phase DIR`
+    aspect_runs, aspect_layers, aspect_pairs, phase_transition   deep toy models (`superscale aspect run`)
+    variants, variants_fits      several architectures (`superscale variants compare`, preset variants-*)
+
+The importance-weighted phase diagram (`superscale variants phase DIR`) is no sweep: its
+phase_diagram.parquet sits directly in DIR.
 
 `superscale report DIR` then shows the "Aspect ratio" and "Model variants" sections. Importing this
 module (`superscale.report` does) registers both.
@@ -22,8 +24,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from superscale import schema
-from superscale.aspect.experiments import LAYERS_FILE, PAIRS_FILE, PHASE_FILE
-from superscale.aspect.experiments import RUNS_FILE as ASPECT_RUNS_FILE
 from superscale.report import html
 from superscale.report.build import (
     RenderedFigure,
@@ -33,14 +33,17 @@ from superscale.report.build import (
     register_section,
     rendered_html,
 )
-from superscale.variants.compare import (
-    FITS_FILE,
+from superscale.schema import (
+    ASPECT_LAYERS_FILE,
+    ASPECT_PAIRS_FILE,
+    ASPECT_RUNS_FILE,
     PHASE_DIAGRAM_FILE,
-    VARIANT,
-    exponent_table,
-    fit_variant_exponents,
+    PHASE_TRANSITION_FILE,
 )
-from superscale.variants.compare import RUNS_FILE as VARIANTS_RUNS_FILE
+from superscale.schema import VARIANTS_FILE as VARIANTS_RUNS_FILE
+from superscale.schema import VARIANTS_FITS_FILE as FITS_FILE
+from superscale.store import Store, open_store
+from superscale.variants.compare import VARIANT, exponent_table, fit_variant_exponents
 
 __all__ = ["aspect_files", "aspect_section", "variants_files", "variants_section"]
 
@@ -53,20 +56,35 @@ VARIANTS_INTRO = (
 )
 
 
+def _store(folder: Path) -> Store | None:
+    try:
+        return open_store(folder)
+    except FileNotFoundError:
+        return None
+
+
+def _store_tables(folder: Path, names: tuple[str, ...]) -> list[str]:
+    store = _store(folder)
+    return [] if store is None else [name for name in names if store.table(name) is not None]
+
+
 def aspect_files(folder: Path) -> list[str]:
-    """The aspect study's tables present in `folder` (file names)."""
-    names = (ASPECT_RUNS_FILE, LAYERS_FILE, PAIRS_FILE, PHASE_FILE)
-    return [name for name in names if (folder / name).is_file()]
+    """The aspect study's tables the store in `folder` holds (file names)."""
+    return _store_tables(
+        folder, (ASPECT_RUNS_FILE, ASPECT_LAYERS_FILE, ASPECT_PAIRS_FILE, PHASE_TRANSITION_FILE)
+    )
 
 
 def variants_files(folder: Path) -> list[str]:
-    """The variant comparison's tables present in `folder` (file names)."""
-    names = (VARIANTS_RUNS_FILE, FITS_FILE, PHASE_DIAGRAM_FILE)
-    return [name for name in names if (folder / name).is_file()]
+    """The variant comparison's tables the store in `folder` holds, and a phase diagram beside it."""
+    found = _store_tables(folder, (VARIANTS_RUNS_FILE, FITS_FILE))
+    return [*found, PHASE_DIAGRAM_FILE] if (folder / PHASE_DIAGRAM_FILE).is_file() else found
 
 
 def _aspect_present(folder: Path) -> bool:
-    return bool({ASPECT_RUNS_FILE, PHASE_FILE} & set(aspect_files(folder)))  # what report_section draws
+    return bool(
+        {ASPECT_RUNS_FILE, PHASE_TRANSITION_FILE} & set(aspect_files(folder))
+    )  # what report_section draws
 
 
 def _variants_present(folder: Path) -> bool:
@@ -127,17 +145,17 @@ def variants_section(ctx: ReportContext) -> Section | None:
     verdicts: list[str] = []
     body = ""
     drawn: list[RenderedFigure] = []
-    runs_path = ctx.folder / VARIANTS_RUNS_FILE
-    if runs_path.is_file():
-        runs = pd.read_parquet(runs_path)
+    store = _store(ctx.folder)
+    runs = None if store is None else store.table(VARIANTS_RUNS_FILE)
+    if runs is not None and store is not None:
         body += f"<p>{html.esc(VARIANTS_INTRO)}</p>"
         try:
             verdicts.append(variants_verdict(runs))
         except ValueError as bad:  # an empty or foreign table: say so instead of failing the whole report
             verdicts.append(f"{VARIANTS_RUNS_FILE}: {bad}")
         else:
-            fits_path = ctx.folder / FITS_FILE
-            fits = pd.read_parquet(fits_path) if fits_path.is_file() else fit_variant_exponents(runs)
+            stored_fits = store.table(FITS_FILE)
+            fits = fit_variant_exponents(runs) if stored_fits is None else stored_fits
             body += _exponents_html(fits)
             for index, fig in enumerate(variants_figures(runs), start=1):
                 # file stems as `superscale variants compare` saves them beside its tables
@@ -154,14 +172,16 @@ def variants_section(ctx: ReportContext) -> Section | None:
 register_section(
     aspect_section,
     results=ResultFiles(
-        f"no aspect study ({ASPECT_RUNS_FILE} or {PHASE_FILE}, from `superscale aspect run`)",
+        f"no aspect study ({ASPECT_RUNS_FILE} or {PHASE_TRANSITION_FILE} in a store, from `superscale "
+        "aspect run` or `superscale analyze` of deep toy models)",
         _aspect_present,
     ),
 )
 register_section(
     variants_section,
     results=ResultFiles(
-        f"no variant comparison ({VARIANTS_RUNS_FILE} or {PHASE_DIAGRAM_FILE}, from `superscale variants`)",
+        f"no variant comparison ({VARIANTS_RUNS_FILE} in a store or {PHASE_DIAGRAM_FILE}, from "
+        "`superscale variants`)",
         _variants_present,
     ),
 )

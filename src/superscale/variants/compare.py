@@ -1,10 +1,13 @@
 """Loss-vs-width exponents of the MSE, cross-entropy and unit-norm toy models on the same data.
 
 The paper measures α_m for the squared-error model only; §3.6 argues a softmax read-out also gives
-L_m ∝ 1/m, and §3.7 predicts that fixed representation norms (nGPT) favour superposition. This module
-trains the three models on the same frequencies p_i ∝ i^-α, seeds and recipe, and fits ln L = c − α_m ln m
-for each (spec §1.8). For the cross-entropy model it also evaluates the §3.6 decomposition on the trained
-weights, so its width-dependent part can be fitted next to the measured loss.
+L_m ∝ 1/m, and §3.7 predicts that fixed representation norms (nGPT) favour superposition. The models are
+trained by an ordinary sweep whose `model.architecture` axis lists them (presets `variants-quick` and
+`variants-full`); `superscale analyze` then calls `analyze_variants`, which adds two tables to the store:
+
+    variants.parquet       one row per run: its variant label, loss kind, geometry and, for the
+                           cross-entropy model, the §3.6 decomposition evaluated on its trained weights
+    variants_fits.parquet  ln L = c − α_m ln m per (variant, γ) for the loss and the CE width terms
 
 Losses are each model's own: the MSE models report the paper's summed squared error, the cross-entropy
 model the per-sample cross-entropy in nats (`loss_kind` says which). Exponents compare across models;
@@ -16,8 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -25,31 +26,22 @@ import torch
 
 from superscale import schema
 from superscale.atomic import write_parquet_atomic
-from superscale.data import power_law_probs
-from superscale.engine import ModelSpec, ShardSpec, train_shard
 from superscale.fit import fit_loglog, fit_power_law_offset
+from superscale.store import Store
 from superscale.variants.decomposition import cross_entropy_decomposition
 
 __all__ = [
-    "FITS_FILE",
-    "FULL",
-    "PHASE_DIAGRAM_FILE",
-    "QUICK",
-    "RUNS_FILE",
-    "VariantComparison",
-    "VariantSpec",
-    "compare_variants",
+    "analyze_variants",
     "exponent_table",
     "fit_variant_exponents",
-    "shrink",
+    "needs_variants",
+    "variant_label",
+    "variant_rows",
 ]
 
 log = logging.getLogger(__name__)
 
-RUNS_FILE = "variants.parquet"  # one row per trained model
-FITS_FILE = "variants_fits.parquet"  # one row per (variant, γ, quantity)
-PHASE_DIAGRAM_FILE = "phase_diagram.parquet"  # `superscale variants phase`: one row per (density, importance)
-# columns beyond superscale.schema
+# columns beyond superscale.schema's runs columns
 VARIANT = "variant"  # label of the compared model ("mse", "cross_entropy", "unit_norm", ...)
 ARCH_OPTIONS = "arch_options"  # JSON of the architecture's options
 LOSS_KIND = "loss_kind"  # "mse_summed" | "cross_entropy_nats"
@@ -59,62 +51,29 @@ CE_EXACT = "ce_exact"  # §3.6 terms with the model's own read-out (h_i = W_i, i
 CE_ZEROTH = "ce_zeroth_order"
 CE_FIRST = "ce_first_order"
 CE_WIDTH = "ce_width"  # width-dependent part ½ Σ a_ij o_ij², toy read-out
+CE_APPROX = "ce_approx"  # zeroth + first + width order: the expansion's estimate of CE_EXACT
 CE_SPEC_WIDTH = "ce_spec_width"  # the spec's L_m = ½ Σ (W_i·W_j/‖W_i‖)² e^{−‖W_i‖} (h_i = Ŵ_i, no bias)
+CE_COLUMNS = (CE_EXACT, CE_ZEROTH, CE_FIRST, CE_WIDTH, CE_APPROX, CE_SPEC_WIDTH)
+#: the architectures the paper trains; any other one (or more than one) makes a store a comparison
+PAPER_ARCHITECTURES = frozenset({"tied"})
+_LOSS_KIND = {"cross_entropy": "cross_entropy_nats"}  # every other architecture: summed squared error
+_LABEL = {"tied": "mse"}
 
 
-@dataclass(frozen=True)
-class VariantSpec:
-    """One compared model: a label, a registered architecture, its options, and the γ values it trains."""
-
-    label: str
-    architecture: str
-    options: dict[str, Any] = field(default_factory=dict)
-    gammas: tuple[float, ...] = (-1.0,)
-    loss_kind: str = "mse_summed"
+def needs_variants(runs: pd.DataFrame) -> bool:
+    """True when the finished runs compare architectures (several, or one beyond the paper's model), except
+    deep toy models, whose comparison is the aspect-ratio study's (superscale.aspect.study)."""
+    if not len(runs) or schema.ARCHITECTURE not in runs:
+        return False
+    archs = set(runs.loc[runs[schema.STATUS] == "done", schema.ARCHITECTURE].astype(str)) - {"deep"}
+    return len(archs) > 1 or bool(archs - PAPER_ARCHITECTURES)
 
 
-@dataclass(frozen=True)
-class VariantComparison:
-    """The shared data and recipe; every variant trains every width m with every seed."""
-
-    n: int
-    ms: tuple[int, ...]
-    alpha: float
-    variants: tuple[VariantSpec, ...]
-    batch: int
-    steps: int
-    lr: float = 0.01  # peak learning rate of W and b (the small-model recipe, spec §1.6)
-    warmup_fraction: float = 0.1
-    seeds: tuple[int, ...] = (0,)
-    final_window: int = 100
-
-
-_STANDARD = (
-    VariantSpec("mse", "tied", gammas=(-1.0,)),
-    VariantSpec("cross_entropy", "cross_entropy", gammas=(-1.0,), loss_kind="cross_entropy_nats"),
-    VariantSpec("unit_norm", "unit_norm", gammas=(0.0,)),  # γ has no effect: rows are projected
-)
-#: a few minutes on two CPU cores
-QUICK = VariantComparison(n=512, ms=(8, 11, 16, 23, 32), alpha=1.2, variants=_STANDARD, batch=512, steps=3000)
-#: the paper's small-model scale (n = 1000, m = 10..100, batch 2048, 20000 steps), two γ, learned τ too
-FULL = VariantComparison(
-    n=1000,
-    ms=(10, 15, 25, 39, 63, 100),
-    alpha=1.2,
-    variants=(
-        VariantSpec("mse", "tied", gammas=(-1.0, 0.1)),
-        VariantSpec("cross_entropy", "cross_entropy", gammas=(-1.0, 0.1), loss_kind="cross_entropy_nats"),
-        # v ~ U(0, 2) scales the embedding: small v makes tokens ambiguous, an intrinsic uncertainty
-        VariantSpec(
-            "cross_entropy_scaled", "cross_entropy", {"scaled": True}, (-1.0,), loss_kind="cross_entropy_nats"
-        ),
-        VariantSpec("unit_norm", "unit_norm", gammas=(0.0,)),
-        VariantSpec("unit_norm_tau", "unit_norm", {"temperature": True}, gammas=(0.0,)),
-    ),
-    batch=2048,
-    steps=20000,
-    seeds=(0, 1),
-)
+def variant_label(architecture: str, options: dict[str, Any]) -> str:
+    """ "mse" for the paper's model, else the architecture; options appended ("cross_entropy_scaled")."""
+    parts = [_LABEL.get(architecture, architecture)]
+    parts += [str(k) if v is True else f"{k}={v}" for k, v in sorted(options.items())]
+    return "_".join(parts)
 
 
 def _mean_cos2(W: torch.Tensor) -> float:
@@ -125,47 +84,39 @@ def _mean_cos2(W: torch.Tensor) -> float:
     return float((gram.sum() - gram.diagonal().sum()) / (n * (n - 1)))
 
 
-def _rows_of_shard(
-    comparison: VariantComparison, variant: VariantSpec, m: int, device: str
-) -> list[dict[str, Any]]:
-    probs = power_law_probs(comparison.n, comparison.alpha)
-    models = [
-        ModelSpec(probs, gamma, comparison.lr, comparison.lr, seed, data_key=f"alpha={comparison.alpha}")
-        for gamma in variant.gammas
-        for seed in comparison.seeds
-    ]
-    spec = ShardSpec(
-        comparison.n, m, models, batch=comparison.batch, steps=comparison.steps,
-        warmup_steps=int(comparison.warmup_fraction * comparison.steps),
-        final_window=min(comparison.final_window, comparison.steps), device=device,
-        architecture=variant.architecture, arch_options=dict(variant.options),
-    )  # fmt: skip
-    result = train_shard(spec)
+def variant_rows(store: Store) -> pd.DataFrame:
+    """One row per finished run of `store`: label, loss, geometry and (cross-entropy) the §3.6 terms."""
+    runs = store.runs[store.runs[schema.STATUS] == "done"]
+    options = json.dumps(store.config.get("model", {}).get("options", {}), sort_keys=True)
     rows = []
-    for index, model in enumerate(models):
-        W = result.params["W"][index].double()
+    for run in runs.to_dict("records"):
+        architecture = str(run[schema.ARCHITECTURE])
+        params = store.params(run[schema.RUN_ID])
+        W = params["W"].double()
         row: dict[str, Any] = {
-            VARIANT: variant.label,
-            schema.ARCHITECTURE: variant.architecture,
-            ARCH_OPTIONS: json.dumps(variant.options, sort_keys=True),
-            LOSS_KIND: variant.loss_kind,
-            schema.N_FEATURES: comparison.n,
-            schema.M_HIDDEN: m,
-            schema.ALPHA: comparison.alpha,
-            schema.GAMMA: model.gamma if variant.architecture != "unit_norm" else math.nan,
-            schema.SEED: model.seed,
-            schema.BATCH: comparison.batch,
-            schema.STEPS: comparison.steps,
-            schema.FINAL_LOSS: float(result.final_loss[index]),
-            schema.FINAL_LOSS_STD: float(result.final_loss_std[index]),
+            schema.RUN_ID: run[schema.RUN_ID],
+            VARIANT: variant_label(architecture, json.loads(options)),
+            schema.ARCHITECTURE: architecture,
+            ARCH_OPTIONS: options,
+            LOSS_KIND: _LOSS_KIND.get(architecture, "mse_summed"),
+            schema.N_FEATURES: int(run[schema.N_FEATURES]),
+            schema.M_HIDDEN: int(run[schema.M_HIDDEN]),
+            schema.ALPHA: float(run[schema.ALPHA]),
+            # the unit-norm model projects its rows after every step: γ has no effect on it
+            schema.GAMMA: math.nan if architecture == "unit_norm" else float(run[schema.GAMMA]),
+            schema.SEED: int(run[schema.SEED]),
+            schema.BATCH: int(run[schema.BATCH]),
+            schema.STEPS: int(run[schema.STEPS]),
+            schema.FINAL_LOSS: float(run[schema.FINAL_LOSS]),
+            schema.FINAL_LOSS_STD: float(run[schema.FINAL_LOSS_STD]),
             schema.MEAN_NORM: float(torch.linalg.vector_norm(W, dim=1).mean()),
             schema.MEAN_COS2_ALL: _mean_cos2(W),
-            schema.TRAIN_SECONDS: result.seconds / len(models),
+            schema.TRAIN_SECONDS: float(run[schema.TRAIN_SECONDS]),
         }
-        for column in (CE_EXACT, CE_ZEROTH, CE_FIRST, CE_WIDTH, CE_SPEC_WIDTH):
-            row[column] = math.nan
-        if variant.architecture == "cross_entropy":
-            own = cross_entropy_decomposition(W, result.params["b"][index], probs, normalise_hidden=False)
+        row.update(dict.fromkeys(CE_COLUMNS, math.nan))
+        if architecture == "cross_entropy":
+            probs = store.feature_probs(run[schema.RUN_ID])
+            own = cross_entropy_decomposition(W, params["b"].double(), probs, normalise_hidden=False)
             spec_terms = cross_entropy_decomposition(W, None, probs, normalise_hidden=True)
             row.update(
                 {
@@ -173,11 +124,12 @@ def _rows_of_shard(
                     CE_ZEROTH: own["zeroth_order"],
                     CE_FIRST: own["first_order"],
                     CE_WIDTH: own["width"],
+                    CE_APPROX: own["approx"],
                     CE_SPEC_WIDTH: spec_terms["width"],
                 }
             )
         rows.append(row)
-    return rows
+    return pd.DataFrame(rows)
 
 
 def fit_variant_exponents(runs: pd.DataFrame) -> pd.DataFrame:
@@ -229,36 +181,22 @@ def fit_variant_exponents(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def compare_variants(
-    out_dir: str | Path,
-    quick: bool = True,
-    device: str = "cpu",
-    comparison: VariantComparison | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train the comparison (QUICK, FULL, or `comparison`), write RUNS_FILE and FITS_FILE to `out_dir`.
+def analyze_variants(store: Store, force: bool = False) -> bool:
+    """Write VARIANTS_FILE and VARIANTS_FITS_FILE into `store` when its runs compare architectures.
 
-    Returns (runs, fits). One shard per (variant, m) trains all of that variant's γ values and seeds.
+    Idempotent: the tables are rebuilt from the runs (cheap next to training) and a file is replaced only
+    when its content changed. Returns whether the store needed the step.
     """
-    chosen = comparison or (QUICK if quick else FULL)
-    if len(chosen.ms) < 3:
-        raise ValueError(f"ms needs at least 3 widths to fit an exponent, got {list(chosen.ms)}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    rows: list[dict[str, Any]] = []
-    for variant in chosen.variants:
-        for m in chosen.ms:
-            log.info("variants: training %s at m=%d", variant.label, m)
-            rows.extend(_rows_of_shard(chosen, variant, m, device))
-    runs = pd.DataFrame(rows)
+    if not needs_variants(store.runs):
+        return False
+    runs = variant_rows(store)
     fits = fit_variant_exponents(runs)
-    write_parquet_atomic(runs, out / RUNS_FILE)
-    write_parquet_atomic(fits, out / FITS_FILE)
-    return runs, fits
-
-
-def shrink(comparison: VariantComparison, **changes: Any) -> VariantComparison:
-    """A copy with some fields changed (tests and users make small comparisons this way)."""
-    return replace(comparison, **changes)
+    for table, name in ((runs, schema.VARIANTS_FILE), (fits, schema.VARIANTS_FITS_FILE)):
+        old = store.table(name)
+        if force or old is None or not old.equals(table):
+            write_parquet_atomic(table, store.path / name)
+    log.info("variants: %d runs, %d fits", len(runs), len(fits))
+    return True
 
 
 def exponent_table(fits: pd.DataFrame) -> pd.DataFrame:

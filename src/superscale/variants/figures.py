@@ -1,7 +1,8 @@
 """Report section for the variant comparison: figures and a one-paragraph verdict from the runs table.
 
-Input is the table `compare_variants` writes (variants.parquet). The figures are plain
-`matplotlib.figure.Figure` objects (no pyplot state), so the report can save them wherever it likes.
+Input is the variants.parquet table `superscale analyze` adds to a store (superscale.variants.compare).
+The figures are plain `matplotlib.figure.Figure` objects (no pyplot state), so the report can save them
+wherever it likes.
 """
 
 from __future__ import annotations
