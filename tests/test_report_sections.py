@@ -116,7 +116,8 @@ def test_llm_tables_from_the_real_commands_get_the_llm_section(tmp_path: Path) -
     # Figs. 19, 20 and 22 draw only from the measured tables: drawn means their columns were understood
     for name in ("fig6a", "fig19", "fig20", "fig22"):
         assert f'id="{name}"' in text, name
-    assert 'class="missing"' not in text  # no figure of the section gave up (captions may name dropped points)
+    # no figure of the section gave up (a caption may still name points it dropped)
+    assert 'class="missing"' not in text
 
 
 def test_a_directory_with_nothing_to_report_names_what_it_looked_for(tmp_path: Path) -> None:

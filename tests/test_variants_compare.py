@@ -68,6 +68,19 @@ def test_fit_recovers_planted_exponents() -> None:
     assert set(fits[fits[VARIANT] == "mse"][QUANTITY]) == {schema.FINAL_LOSS}  # no CE terms for MSE
 
 
+def test_fits_keep_data_distributions_apart() -> None:
+    """A sweep with an α axis gets one fit per α, never one fit over both distributions' losses."""
+    first, second = _planted(), _planted()
+    first[schema.ALPHA], second[schema.ALPHA] = 1.0, 2.0
+    second[schema.FINAL_LOSS] = second[schema.FINAL_LOSS] ** 2  # planted exponent doubles at α = 2
+    fits = fit_variant_exponents(pd.concat([first, second], ignore_index=True))
+    mse = fits[
+        (fits[VARIANT] == "mse") & (fits[schema.FIT_KIND] == "loglog") & (fits[QUANTITY] == schema.FINAL_LOSS)
+    ]
+    pairs = sorted(zip(mse[schema.ALPHA], mse[schema.EXPONENT].round(9), strict=True))
+    assert pairs == [(1.0, 1.0), (2.0, 2.0)]
+
+
 def test_figures_and_verdict_say_what_the_data_say() -> None:
     df = _planted()
     df.loc[df[VARIANT] == "unit_norm", schema.FINAL_LOSS] *= 1 + 0.01 * np.sin(MS)  # noisy, steeper

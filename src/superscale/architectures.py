@@ -149,7 +149,7 @@ class TiedToyModel(Architecture):
         # per chunk of instances (keyed by the data pointer of its W, stable across steps): the column
         # split of the sparse backward, chosen from each instance's own previous step, so a run's numbers
         # do not depend on the other runs of its chunk
-        self._signs: dict[int, Tensor] = {}
+        self._signs: dict[tuple[int, tuple[int, ...]], Tensor] = {}
 
     def _buffer(self, name: str, shape: tuple[int, ...], like: Tensor) -> Tensor:
         """A reused scratch tensor: fresh [inst, B, n] allocations cost page faults on every step on a
@@ -208,14 +208,20 @@ class TiedToyModel(Architecture):
             grad_W.add_(torch.matmul(batch.transpose(-1, -2), grad_h))
         return loss, {"W": grad_W, "b": grad_b}
 
+    @staticmethod
+    def _split_key(W: Tensor) -> tuple[int, tuple[int, ...]]:
+        """A chunk's key: where its W lives and its shape (a reused address with another shape is a
+        different chunk, never a sign vector of the wrong length)."""
+        return W.data_ptr(), tuple(W.shape)
+
     def _use_sparse(self, W: Tensor, b: Tensor) -> bool:
         """The sparse backward runs on CPU tensors unless "dense" was asked for."""
         if self.backward == "dense" or W.device.type != "cpu":
             return False
-        if W.data_ptr() not in self._signs:
+        if self._split_key(W) not in self._signs:
             # first step: a column whose bias is positive is on for most samples (W·h starts small next to
             # the spread of b), so it starts in A
-            self._signs[W.data_ptr()] = torch.where(b > 0, -1.0, 1.0).to(W.dtype)
+            self._signs[self._split_key(W)] = torch.where(b > 0, -1.0, 1.0).to(W.dtype)
         return True
 
     def _sparse_loss_and_grads(
@@ -226,7 +232,7 @@ class TiedToyModel(Architecture):
 
         n_inst, n, m = W.shape
         n_batch = batch.batch
-        sign = self._signs[W.data_ptr()]  # [inst, n]: +1 mostly off (S), −1 mostly on (A)
+        sign = self._signs[self._split_key(W)]  # [inst, n]: +1 mostly off (S), −1 mostly on (A)
         W_aug = self._buffer("W_aug", (n_inst, n, m + 1), W)
         W_aug[..., :m].copy_(W)
         W_aug[..., m].copy_(b)

@@ -37,7 +37,8 @@ def _compile() -> dict[str, Any]:
     import numba
 
     # numba's own thread pool, not OpenMP: torch's OpenMP runtime is the same library, and numba starting
-    # it would reset torch's thread count to the number of cores
+    # it would reset torch's thread count to the number of cores. The workqueue pool is not re-entrant:
+    # call these kernels from one thread per process (executors use processes; add a lock before threads)
     numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
 
     @numba.njit(parallel=True, cache=True, nogil=True)
@@ -103,7 +104,9 @@ def _compile() -> dict[str, Any]:
     def adamw(p, g, exp_avg, exp_avg_sq, step, lr_gamma, consts, decay):  # type: ignore[no-untyped-def]
         """One signed-AdamW step in one pass per row: p, g, exp_avg, exp_avg_sq [I, R, C] (in place);
         step, lr_gamma [I] float64 (η_t/(1 − β1^t) and η_t·γ per instance); consts = (β1, 1 − β1, β2,
-        1 − β2, sqrt(1 − β2^t), eps) in p's dtype, so the arithmetic stays in p's precision as torch's."""
+        1 − β2, sqrt(1 − β2^t), eps) in p's dtype; the per-row scale, the step size and the γ < 0 row
+        norm are float64 and the result is rounded once on store (torch's path rounds each op: the two
+        agree to round-off, tests/test_optim_fused.py)."""
         n_inst, n_rows, n_cols = p.shape
         beta1, one_m_beta1, beta2, one_m_beta2 = consts[0], consts[1], consts[2], consts[3]
         bias2_sqrt, eps = consts[4], consts[5]

@@ -202,7 +202,7 @@ def _roles(models: list[dict[str, Any]], tied: bool) -> list[dict[str, Any]]:
     return out
 
 
-def phase_rows(runs: pd.DataFrame) -> pd.DataFrame:
+def phase_rows(runs: pd.DataFrame, tied: bool = True) -> pd.DataFrame:
     """Uniform-data runs (power law, α = 0) as compressed-sensing points, with L1 recovery at their (S, m)."""
     uniform = runs[(runs[schema.FAMILY] == "power") & (runs[schema.ALPHA] == 0)]
     rows = []
@@ -216,7 +216,7 @@ def phase_rows(runs: pd.DataFrame) -> pd.DataFrame:
                 "method": "toy" if depth == 1 else f"deep L={depth}",
                 "n": n,
                 "n_layers": depth,
-                "params": deep_param_count(n, int(run[schema.M_HIDDEN]), depth),
+                "params": deep_param_count(n, int(run[schema.M_HIDDEN]), depth, tied),
                 "sparsity": sparsity,
                 "m": int(run[schema.M_HIDDEN]),
                 "seed": int(run[schema.SEED]),
@@ -277,7 +277,7 @@ def analyze_aspect(store: Store, force: bool = False) -> bool:
         tables[schema.ASPECT_RUNS_FILE] = table
         tables[schema.ASPECT_LAYERS_FILE] = pd.DataFrame(layer_rows)
         tables[schema.ASPECT_PAIRS_FILE] = _pairs(table[table["kind"] == "family"], responses)
-    phase = phase_rows(deep)
+    phase = phase_rows(deep, tied)
     if len(phase):
         tables[schema.PHASE_TRANSITION_FILE] = phase
     for name, frame in tables.items():

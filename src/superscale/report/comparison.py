@@ -28,10 +28,8 @@ from superscale.report.recipe import RecipeComparison, experiment_tags, recipe_c
 from superscale.selection import done_runs, group_key
 
 # columns the analysis adds (fits.parquet, metrics.parquet); the report works without them
-FIT_SCOPE = "fit_scope"  # "all" (every width) | "recipe" (the paper's window for that case)
-FLAGS = "flags"  # "" when fine, else e.g. "negative exponent; 2 of 6 runs unconverged"
-CONVERGED = "converged"  # bool per run
-LOSS_REL_CHANGE = "loss_rel_change"
+FIT_SCOPE, FLAGS = schema.FIT_SCOPE, schema.FIT_FLAGS  # "all" | "recipe"; "" or "negative exponent; …"
+CONVERGED, LOSS_REL_CHANGE = schema.CONVERGED, schema.LOSS_REL_CHANGE  # per run (metrics.parquet)
 
 AGREE_SIGMA = 2.0  # |ours − paper| under 2 combined standard errors counts as agreement
 # Weak superposition represents about one feature per hidden unit: φ½ ≈ m/n (the paper's Figs. 3b, 8a). We

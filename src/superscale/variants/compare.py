@@ -21,6 +21,7 @@ import logging
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -84,6 +85,10 @@ def _mean_cos2(W: torch.Tensor) -> float:
     return float((gram.sum() - gram.diagonal().sum()) / (n * (n - 1)))
 
 
+#: the data distribution of a run beyond n and α (present in the runs table of sweeps that have them)
+_DATA_COLUMNS = (schema.FAMILY, schema.SCALE, schema.DENSITY)
+
+
 def variant_rows(store: Store) -> pd.DataFrame:
     """One row per finished run of `store`: label, loss, geometry and (cross-entropy) the §3.6 terms."""
     runs = store.runs[store.runs[schema.STATUS] == "done"]
@@ -102,6 +107,7 @@ def variant_rows(store: Store) -> pd.DataFrame:
             schema.N_FEATURES: int(run[schema.N_FEATURES]),
             schema.M_HIDDEN: int(run[schema.M_HIDDEN]),
             schema.ALPHA: float(run[schema.ALPHA]),
+            **{col: run[col] for col in _DATA_COLUMNS if col in run},
             # the unit-norm model projects its rows after every step: γ has no effect on it
             schema.GAMMA: math.nan if architecture == "unit_norm" else float(run[schema.GAMMA]),
             schema.SEED: int(run[schema.SEED]),
@@ -137,7 +143,11 @@ def fit_variant_exponents(runs: pd.DataFrame) -> pd.DataFrame:
     and the CE width terms, and "offset" (L = C m^-α + L0, 4+ widths) for the loss, since a model with
     an irreducible loss (e.g. the scaled cross-entropy model) bends away from a pure power law."""
     out = []
-    for (label, gamma), group in runs.groupby([VARIANT, schema.GAMMA], dropna=False, sort=False):
+    # one fit per variant, γ and data distribution: a sweep with an α (or n, family, E) axis must not mix
+    keys = [VARIANT, schema.GAMMA]
+    keys += [col for col in (schema.N_FEATURES, schema.ALPHA, *_DATA_COLUMNS) if col in runs]
+    for key, group in runs.groupby(keys, dropna=False, sort=False):
+        ident = dict(zip(keys, key, strict=True))
         for quantity in (schema.FINAL_LOSS, CE_WIDTH, CE_SPEC_WIDTH):
             values = group[[schema.M_HIDDEN, quantity]].dropna()
             values = values[values[quantity] > 0]
@@ -146,8 +156,7 @@ def fit_variant_exponents(runs: pd.DataFrame) -> pd.DataFrame:
             fit = fit_loglog(values[schema.M_HIDDEN].to_numpy(), values[quantity].to_numpy())
             out.append(
                 {
-                    VARIANT: label,
-                    schema.GAMMA: gamma,
+                    **ident,
                     QUANTITY: quantity,
                     schema.FIT_KIND: "loglog",
                     schema.EXPONENT: fit.exponent,
@@ -162,11 +171,14 @@ def fit_variant_exponents(runs: pd.DataFrame) -> pd.DataFrame:
         loss = group[[schema.M_HIDDEN, schema.FINAL_LOSS]].dropna()
         if loss[schema.M_HIDDEN].nunique() >= 4 and bool((loss[schema.FINAL_LOSS] > 0).all()):
             ms, losses = loss[schema.M_HIDDEN].to_numpy(), loss[schema.FINAL_LOSS].to_numpy()
-            offset = fit_power_law_offset(ms, losses)
+            try:
+                offset = fit_power_law_offset(ms, losses)
+            except (ValueError, np.linalg.LinAlgError) as exc:  # as analyze does: a bad offset fit is no fit
+                log.warning("variants: offset fit of %s failed: %s", ident, exc)
+                continue
             out.append(
                 {
-                    VARIANT: label,
-                    schema.GAMMA: gamma,
+                    **ident,
                     QUANTITY: schema.FINAL_LOSS,
                     schema.FIT_KIND: "offset",
                     schema.EXPONENT: offset.exponent,
