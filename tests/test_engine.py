@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 
@@ -98,9 +99,8 @@ def test_one_step_window_has_zero_spread() -> None:
 
 @pytest.mark.parametrize("warmup", [5, 6, -1])
 def test_warmup_must_end_before_the_last_step(warmup: int) -> None:
-    spec = ShardSpec(N, 4, _models([0.1]), batch=8, steps=5, warmup_steps=warmup)
     with pytest.raises(ValueError, match=r"warmup_steps must lie in \[0, steps=5\), got " + str(warmup)):
-        train_shard(spec)
+        ShardSpec(N, 4, _models([0.1]), batch=8, steps=5, warmup_steps=warmup)
 
 
 @pytest.mark.parametrize("fraction", [1.0, 1.5, -0.1])
@@ -137,9 +137,10 @@ def test_negative_gamma_pulls_row_norms_to_one_and_positive_shrinks() -> None:
 )
 def test_bad_arguments_name_the_argument(field: str, value, message: str) -> None:
     spec = ShardSpec(N, 4, _models([0.1]), batch=8, steps=2, warmup_steps=1)
-    setattr(spec, field, value)
-    with pytest.raises(ValueError, match=message):
-        train_shard(spec)
+    with pytest.raises(ValueError, match=message):  # shapes at construction, the device when training
+        train_shard(dataclasses.replace(spec, **{field: value}))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.m = 5  # type: ignore[misc]
 
 
 def test_bad_model_values_are_refused() -> None:

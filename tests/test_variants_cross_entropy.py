@@ -4,6 +4,7 @@ and the model's exact loss."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -53,7 +54,7 @@ def test_engine_matches_plain_per_model_loop() -> None:
     spec = ShardSpec(
         N, M, models, batch=BATCH, steps=steps, warmup_steps=warmup, architecture="cross_entropy"
     )
-    spec.arch_options = {"scaled": True}
+    spec = dataclasses.replace(spec, arch_options={"scaled": True})
     result = train_shard(spec)
     for index, model in enumerate(models):
         W0, b0 = init_toy_params(N, M, [model.seed])

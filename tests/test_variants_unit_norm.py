@@ -3,6 +3,8 @@ their `loss_one` (vmap-grad) equal plain per-model autograd of the equation writ
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -57,7 +59,7 @@ def test_rows_have_unit_norm_after_every_step(temperature: bool, monkeypatch: py
     probs = power_law_probs(N, 1.0)
     models = [ModelSpec(probs, gamma=g, lr_W=0.05, lr_b=0.05, seed=s) for s, g in ((0, -1.0), (1, 0.5))]
     spec = ShardSpec(N, M, models, batch=64, steps=40, warmup_steps=4, architecture="unit_norm")
-    spec.arch_options = {"temperature": temperature}
+    spec = dataclasses.replace(spec, arch_options={"temperature": temperature})
     norms_seen: list[torch.Tensor] = []
     # the engine's params are private: a post_step spy records the norms the next step starts from
     original = UnitNormToyModel.post_step

@@ -61,7 +61,7 @@ class ModelSpec:
     data_key: str = ""  # models with equal (data_key, seed) share each step's batch
 
 
-@dataclass
+@dataclass(frozen=True)
 class ShardSpec:
     """Models sharing (n, m, architecture) and the recipe. Defaults are the paper's small models (E2)."""
 
@@ -86,6 +86,9 @@ class ShardSpec:
     # start from these parameters ([inst, ...] per name, in `models` order) instead of each seed's
     # initialisation: a warm start, e.g. to time or continue trained models (the optimiser starts fresh)
     initial_params: dict[str, Tensor] | None = None
+
+    def __post_init__(self) -> None:
+        self.validate()  # a spec that exists can be trained: errors name the argument at construction
 
     def validate(self) -> None:
         """Raise ValueError naming the argument and the value for anything the engine cannot train."""

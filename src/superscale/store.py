@@ -145,25 +145,22 @@ class Store:
         with safe_open(str(file), framework="pt") as fh:
             return {k[len(prefix) :]: fh.get_tensor(k) for k in fh.keys() if k.startswith(prefix)}  # noqa: SIM118
 
-    def feature_probs(self, run_id: str) -> torch.Tensor:
-        """The run's p_i (float64 [n]), rebuilt from its row (and the config, for custom vectors)."""
-        from superscale import data as datamod
+    @cached_property
+    def _run_params(self) -> dict[str, Any]:
+        """run_id → RunParams of this store's sweep.toml, expanded by superscale.grid as it was run."""
+        from superscale.config import parse_config
+        from superscale.grid import expand_runs
 
-        row = self._row(run_id)
-        n, family = int(row[schema.N_FEATURES]), row[schema.FAMILY]
-        density = None if pd.isna(row[schema.DENSITY]) else float(row[schema.DENSITY])
-        knob = row.get(DENSITY_KNOB, float("nan"))
-        if family == "power":
-            if not pd.isna(knob):
-                return datamod.density_scan_probs(n, float(knob), float(row[schema.ALPHA]))
-            return datamod.power_law_probs(n, float(row[schema.ALPHA]), density or 1.0)
-        if family == "exponential":
-            return datamod.exponential_probs(n, float(row[schema.SCALE]), density or 1.0)
-        if family == "linear":
-            return datamod.linear_probs(n, density or 1.0)
-        data = self.config["data"]
-        table = data[int(row[DATA_INDEX])] if isinstance(data, list) else data
-        return datamod.custom_probs(table["values"], table.get("density"))
+        config = parse_config(self.config, source=str(self.path / schema.SWEEP_FILE))
+        return {run.run_id: run for run in expand_runs(config)}
+
+    def feature_probs(self, run_id: str) -> torch.Tensor:
+        """The run's p_i (float64 [n]), rebuilt by the grid from the stored config: the one copy of the
+        frequency logic, so a stored run always gets the distribution it was trained on."""
+        run = self._run_params.get(run_id)
+        if run is None:
+            raise KeyError(f"run {run_id!r} is not a run of {str(self.path / schema.SWEEP_FILE)!r}")
+        return run.probs()
 
     def summary(self) -> dict[str, Any]:
         """What `superscale ls/show` print: progress, failures, time, devices, versions."""
