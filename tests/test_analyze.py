@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from superscale import schema
@@ -172,21 +173,38 @@ def test_cli_refuses_a_directory_that_is_not_a_store(tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
-def test_a_tiny_unconverged_sweep_is_flagged(tmp_path: Path) -> None:
-    """n = 200 trained for 400 steps: the losses do not fall with m yet, and a plain OLS happily returns a
-    negative α_m; the fit must say so rather than pass for a measurement."""
+def test_a_loss_rising_with_width_is_flagged(tmp_path: Path) -> None:
+    """A store whose loss grows with m (as a too-short run can): a plain OLS returns a negative α_m with
+    R² = 1, and the fit must say so rather than pass for a measurement. The losses are planted (m^+0.38),
+    so the test depends on the flag logic only, not on how a short training happens to end."""
+    from superscale.engine import ShardResult
+
+    def rising(spec: Any, on_step: Any = None) -> ShardResult:
+        inst = len(spec.models)
+        final = torch.full((inst,), 0.1 * spec.m**0.38, dtype=torch.float64)
+        return ShardResult(
+            params={"W": torch.eye(spec.n, spec.m).repeat(inst, 1, 1), "b": torch.zeros(inst, spec.n)},
+            step_loss=(final[:, None] / spec.n).expand(inst, spec.steps).float(),
+            final_loss=final,
+            final_loss_std=torch.zeros(inst, dtype=torch.float64),
+            heldout_loss=None,
+            seconds=0.0,
+            device="cpu",
+            report_factor=float(spec.n),
+        )
+
     tiny = {
-        "name": "tiny-unconverged",
-        "n": 200,
+        "name": "rising",
+        "n": 20,
         "m": [5, 10, 20],
-        "gamma": -1.0,
-        "data": {"family": "power", "alpha": 1.2},
-        "train": {"batch": 64, "steps": 400},
+        "gamma": [-1.0, 0.5],
+        "train": {"batch": 8, "steps": 40},
         "execution": {"threads": 1},
     }
-    run_sweep(tiny, tmp_path / "store", quiet=True)
+    run_sweep(tiny, tmp_path / "store", quiet=True, train_fn=rising)
     fits = analyze_store(tmp_path / "store", n_bootstrap=20).fits
-    loglog = fits[fits[schema.FIT_KIND] == LOGLOG]
-    assert len(loglog) == 2 and (loglog[schema.EXPONENT] < 0).all()
+    loglog = fits[(fits[schema.FIT_KIND] == LOGLOG) & (fits[schema.FIT_SCOPE] == schema.SCOPE_RECIPE)]
+    assert len(loglog) == 2
+    assert loglog[schema.EXPONENT].tolist() == pytest.approx([-0.38, -0.38])
     for flags in loglog[schema.FIT_FLAGS]:
         assert flags.split("; ")[:2] == ["negative exponent", "loss not monotone in m"]
