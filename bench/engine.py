@@ -40,7 +40,7 @@ from superscale.model import init_toy_params
 M_GRID = [10, 15, 25, 39, 63, 100]
 GAMMAS = torch.linspace(-1, 1, 10).tolist()
 N, BATCH = 1000, 2048
-PAPER_GRID_MODELS, PAPER_GRID_STEPS = 1620, 20000  # spec §1.7: E2 (17 α × 10 γ × 6 m) + E3 (9 E × 10 γ × 6 m)
+PAPER_GRID_MODELS, PAPER_GRID_STEPS = 1620, 20000  # recipe §1.7: E2 17 α × 10 γ × 6 m, E3 9 E × 10 γ × 6 m
 
 
 def _sync(device: str) -> None:

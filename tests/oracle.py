@@ -1,6 +1,6 @@
 """The plain, readable per-model loop of the paper's recipe: the engine's oracle.
 
-This is what the authors' scripts do for one model (exp-10.py / adamw.py, PAPER_SPEC §1), written with
+This is what the authors' scripts do for one model (exp-10.py / adamw.py, docs/recipe.md §1), written with
 torch.autograd and python floats, no vectorisation. Tests and bench/engine.py compare the engine to it.
 """
 
@@ -14,7 +14,7 @@ from torch import Tensor
 
 
 def paper_lr(step: int, lr0: float, total: int, warmup: int, floor_fraction: float = 0.05) -> float:
-    """get_lr of the authors' scripts, with s = step + 1 (spec §1.6)."""
+    """get_lr of the authors' scripts, with s = step + 1 (docs/recipe.md §1.6)."""
     s = step + 1
     if s < warmup:
         return lr0 * s / warmup
@@ -23,7 +23,7 @@ def paper_lr(step: int, lr0: float, total: int, warmup: int, floor_fraction: flo
 
 
 class PaperAdamW:
-    """Single-model AdamW with the signed weight decay, as spec §1.5 (one tensor per group)."""
+    """Single-model AdamW with the signed weight decay, as docs/recipe.md §1.5 (one tensor per group)."""
 
     def __init__(self, groups: list[dict], betas=(0.9, 0.999), eps=1e-8) -> None:
         self.groups = groups  # each: {"params": [tensor], "lr": float, "weight_decay": float}

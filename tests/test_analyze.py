@@ -69,7 +69,7 @@ def test_metrics_are_the_metric_functions_of_each_run(analysed: tuple[Path, Anal
     probs = store.feature_probs(run_id).numpy()
     W = store.params(run_id)["W"].double().numpy()
     row = table.set_index(schema.RUN_ID).loc[run_id]
-    # the stored metrics against the spec's definitions written out in numpy (PAPER_SPEC §2, §3.1)
+    # the stored metrics against the recipe's definitions written out in numpy (docs/recipe.md §2, §3.1)
     norms = np.linalg.norm(W, axis=1)
     assert row[schema.PHI_HALF] == pytest.approx(np.mean(norms > 0.5))
     assert row[schema.PHI_ONE] == pytest.approx(np.mean(norms > 1))

@@ -1,4 +1,4 @@
-"""Frequency families are normalised as the spec says; the dense and sparse samplers agree in law."""
+"""Frequency families are normalised as recipe §1.1 says; the dense and sparse samplers agree in law."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_exponential_and_linear_families() -> None:
 
 def test_density_scan_matches_spec_values() -> None:
     assert math.isclose(harmonic_number(1000), 7.485471, abs_tol=1e-6)
-    expected = [1, 1.8107, 2.6214, 3.4321, 4.2427, 5.0534, 5.8641, 6.6748, 7.4855]  # spec §1.7 E3
+    expected = [1, 1.8107, 2.6214, 3.4321, 4.2427, 5.0534, 5.8641, 6.6748, 7.4855]  # docs/recipe.md §1.7 E3
     for s, e in zip(torch.linspace(0, 1, 9).tolist(), expected, strict=True):
         assert math.isclose(float(density_scan_probs(1000, s).sum()), e, abs_tol=1e-4)
     assert math.isclose(float(density_scan_probs(1000, 1.0)[0]), 1.0, rel_tol=1e-12)

@@ -122,7 +122,7 @@ def test_zipf_exponent_of_fig22_is_frozen(n_types: int, alpha: float) -> None:
 def test_parameter_width_slopes_are_frozen_and_shared_by_report_and_figures() -> None:
     line = chinchilla_slope()
     assert (line.slope, line.slope_se, line.n_points) == (
-        pytest.approx(2.5226, abs=5e-4),  # PAPER_SPEC §5.7: 2.52 ± 0.03
+        pytest.approx(2.5226, abs=5e-4),  # docs/recipe.md §5.7: 2.52 ± 0.03
         pytest.approx(0.0258, abs=5e-4),
         50,
     )

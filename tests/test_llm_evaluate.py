@@ -1,4 +1,4 @@
-"""The paper's loss protocol (spec §5.4) on a tiny random GPT-2, checked against a direct computation."""
+"""The paper's loss protocol (recipe §5.4) on a tiny random GPT-2, checked against a direct computation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Token counting and the Zipf exponent (spec §2, §5.6)."""
+"""Token counting and the Zipf exponent (docs/recipe.md §2, §5.6)."""
 
 from __future__ import annotations
 

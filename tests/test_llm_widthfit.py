@@ -1,4 +1,4 @@
-"""Loss vs width (one exponent across family × dataset) and the Chinchilla check (spec §5.5, §5.7)."""
+"""Loss vs width (one exponent across family × dataset) and the Chinchilla check (recipe §5.5, §5.7)."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def test_overlap_stats_equal_brute_force_over_all_pairs(block_size: int) -> None
     assert s.mean_cos2 == pytest.approx(float((c**2).mean()), rel=1e-12)
     assert s.var_cos2 == pytest.approx(float((c**2).var(correction=0)), rel=1e-9)
     assert s.max_abs_cos == pytest.approx(float(c.abs().max()), rel=1e-12)
-    # the paper's identity: mean square overlap = mean_over² + var_over (PAPER_SPEC §2)
+    # the paper's identity: mean square overlap = mean_over² + var_over (docs/recipe.md §2)
     assert s.mean_cos2 == pytest.approx(s.mean_abs_cos**2 + s.std_abs_cos**2, rel=1e-12)
 
 

@@ -1,6 +1,6 @@
 """Every figure function draws on a tiny synthetic store, and says what is missing on an empty/partial one.
 
-The synthetic store is built by hand from the paper's regimes (PAPER_SPEC §3): strong runs have
+The synthetic store is built by hand from the paper's regimes (docs/recipe.md §3): strong runs have
 L ∝ m^-max(1, 2(α−1)), weak runs lose exactly (4/3) Σ_{i>m} p_i, so the fits and theory lines agree
 with known answers and the figures can be checked against them.
 """

@@ -1,4 +1,4 @@
-"""Theory predictions against hand-checked values (PAPER_SPEC §3, §5.7, §6)."""
+"""Theory predictions against hand-checked values (docs/recipe.md §3, §5.7, §6)."""
 
 from __future__ import annotations
 

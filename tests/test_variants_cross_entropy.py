@@ -1,5 +1,5 @@
 """The cross-entropy toy model: its gradients (from `loss_one`) equal plain autograd, the engine equals a
-plain loop and reports nats, the sampler draws p/Σp, and the §3.6 decomposition matches the spec's formula
+plain loop and reports nats, the sampler draws p/Σp, and the §3.6 decomposition matches the recipe's formula
 and the model's exact loss."""
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ FIT_VALUE_COLUMNS = [
 
 
 def run_metrics(W: Any, probs: Any, block_size: int = 8192, device: str | None = None) -> dict[str, float]:
-    """Every metrics.parquet value of one model (PAPER_SPEC §2) from W [n, m] and its p_i [n]."""
+    """Every metrics.parquet value of one model (docs/recipe.md §2) from W [n, m] and its p_i [n]."""
     W = torch.as_tensor(W)
     m = W.shape[1]
     norms = metrics.row_norms(W)

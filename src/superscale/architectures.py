@@ -71,7 +71,7 @@ class Architecture:
 
     def report_factor(self) -> float:
         """The factor from `loss_one`'s scale to `reported_scale`: n for the squared-error models (their
-        code scale is the mean over features, the paper reports the sum, spec §1.4)."""
+        code scale is the mean over features, the paper reports the sum, docs/recipe.md §1.4)."""
         return float(self.n)
 
     def reference_inputs(self, batch: Batch) -> tuple[Tensor, ...]:
@@ -130,7 +130,7 @@ class TiedToyModel(Architecture):
         return {"W": W, "b": b}
 
     def loss_one(self, params: dict[str, Tensor], x: Tensor, *targets: Tensor) -> Tensor:
-        """The paper's loss (spec §1.2, on the code's scale): mean over batch and features of (y − x)²."""
+        """The paper's loss (recipe §1.2, on the code's scale): mean over batch and features of (y − x)²."""
         W, b = params["W"], params["b"]
         return ((torch.relu(x @ W @ W.T + b) - x) ** 2).mean()
 

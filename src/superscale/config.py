@@ -199,7 +199,7 @@ class LRConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    """The recipe shared by every model of a shard (spec §1.5-1.8)."""
+    """The recipe shared by every model of a shard (docs/recipe.md §1.5-1.8)."""
 
     batch: AxisInt = 256
     steps: AxisInt = 500

@@ -1,4 +1,4 @@
-"""Feature frequencies and exact samplers of the paper's sparse data (PAPER_SPEC §1.1, §1.7).
+"""Feature frequencies and exact samplers of the paper's sparse data (docs/recipe.md §1.1, §1.7).
 
 A sample x ∈ R^n has independent coordinates x_i = Bernoulli(p_i) · U(0, 2). Features are indexed by
 frequency rank (p_i decreases with i). Every frequency family is normalised so that Σ p_i = E, the
@@ -64,7 +64,7 @@ def _normalise(weights: Tensor, density: float, what: str) -> Tensor:
 
 
 def power_law_probs(n: int, alpha: float, density: float = 1.0) -> Tensor:
-    """p_i ∝ i^(-alpha), i = 1..n, Σp = density (small models and E1 "power"; spec §1.1)."""
+    """p_i ∝ i^(-alpha), i = 1..n, Σp = density (small models and E1 "power"; docs/recipe.md §1.1)."""
     _check_n(n)
     check_finite("alpha", alpha)
     ranks = torch.arange(1, n + 1, dtype=torch.float64)
@@ -72,7 +72,7 @@ def power_law_probs(n: int, alpha: float, density: float = 1.0) -> Tensor:
 
 
 def exponential_probs(n: int, scale: float, density: float = 1.0) -> Tensor:
-    """p_i ∝ exp(-i/scale), i = 1..n (E1 "exponential" uses scale 400; spec §1.1)."""
+    """p_i ∝ exp(-i/scale), i = 1..n (E1 "exponential" uses scale 400; docs/recipe.md §1.1)."""
     _check_n(n)
     check_finite("scale", scale)
     if scale <= 0:
@@ -83,7 +83,7 @@ def exponential_probs(n: int, scale: float, density: float = 1.0) -> Tensor:
 
 
 def linear_probs(n: int, density: float = 1.0) -> Tensor:
-    """Rank r = 1..n gets weight n - r + 1, the authors' code for "linear" (spec §1.1, §7 item 8)."""
+    """Rank r = 1..n gets weight n - r + 1, the authors' code for "linear" (recipe §1.1, §7 item 8)."""
     _check_n(n)
     return _normalise(torch.arange(n, 0, -1, dtype=torch.float64), density, "linear")
 

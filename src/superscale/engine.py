@@ -1,4 +1,4 @@
-"""Train a shard of toy models together: one code path for CPU and CUDA (PAPER_SPEC §1).
+"""Train a shard of toy models together: one code path for CPU and CUDA (docs/recipe.md §1).
 
 A shard is a group of models that share (n, m, architecture) and the training recipe; each model has its
 own frequencies p, weight decay γ, peak learning rates and seed. Per step the engine draws one fresh batch
@@ -298,7 +298,7 @@ def _heldout_loss(
     sparse: bool,
     device: str,
 ) -> Tensor:
-    """Reported-scale loss of the final weights on `heldout_batches` fresh batches per stream (spec §1.8)."""
+    """Reported-scale loss of the final weights on `heldout_batches` fresh batches a stream (recipe §1.8)."""
     total = torch.zeros(sum(s.rows.stop - s.rows.start for s in streams), dtype=torch.float64, device=device)
     for stream in streams:
         seed = derive_seed(stream.seed, "heldout-" + stream.purpose)

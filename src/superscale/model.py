@@ -1,4 +1,4 @@
-"""The paper's toy model, batched over instances (PAPER_SPEC §1.2–1.3).
+"""The paper's toy model, batched over instances (docs/recipe.md §1.2–1.3).
 
 One model:        h = Wᵀ x,  y = ReLU(W h + b) = ReLU(W Wᵀ x + b),   W ∈ R^{n×m}, b ∈ R^n.
 Row-batch code:   y = relu(x @ W @ W.T + b)
@@ -21,7 +21,7 @@ __all__ = ["encode", "init_toy_params", "toy_forward"]
 
 
 def init_toy_params(n: int, m: int, seeds: Sequence[int]) -> tuple[Tensor, Tensor]:
-    """W ~ N(0, 1/m) (rows start with norm ≈ 1) and b ~ N(0, 1), as the authors' code (spec §1.3).
+    """W ~ N(0, 1/m) (rows start with norm ≈ 1) and b ~ N(0, 1), as the authors' code (docs/recipe.md §1.3).
 
     Drawn on the CPU in float32 from one generator per seed, W before b, so the same seed gives the same
     initial model on every device and in every shard.

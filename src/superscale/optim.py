@@ -1,4 +1,4 @@
-"""AdamW with the paper's *signed* decoupled weight decay, vectorised over instances (PAPER_SPEC §1.5–1.6).
+"""AdamW with the paper's *signed* decoupled weight decay, vectorised over instances (recipe §1.5–1.6).
 
 For one parameter tensor p with weight decay γ and current learning rate η_t, each step does, in order:
 
@@ -21,11 +21,11 @@ from torch import Tensor
 
 __all__ = ["ParamRule", "SignedAdamW", "lr_multiplier", "signed_decay_"]
 
-ROW_NORM_EPS = 1e-8  # the authors' code adds this to the row norm (spec §1.5, §7 item 5)
+ROW_NORM_EPS = 1e-8  # the authors' code adds this to the row norm (docs/recipe.md §1.5, §7 item 5)
 
 
 def lr_multiplier(step: int, total_steps: int, warmup_steps: int, floor: float) -> float:
-    """Warm-up then cosine decay to `floor` × peak, with the code's s = step + 1 indexing (spec §1.6).
+    """Warm-up then cosine decay to `floor` × peak, with the code's s = step + 1 indexing (recipe §1.6).
 
     s < warmup:  s / warmup
     otherwise:   (1 − floor) · ½ (1 + cos(π (s − warmup)/(total − warmup))) + floor

@@ -99,7 +99,7 @@ FIT_GROUP_COLUMNS = [EXPERIMENT, ARCHITECTURE, FAMILY, ALPHA, SCALE, DENSITY, N_
 STEP = "step"  # 0-based optimiser step whose pre-update loss is logged
 LOSS = "loss"  # summed scale
 
-# --- metrics.parquet (one row per run, keyed by RUN_ID; PAPER_SPEC §2) ---------------------------
+# --- metrics.parquet (one row per run, keyed by RUN_ID; docs/recipe.md §2) ---------------------------
 PHI_HALF = "phi_half"  # fraction of rows with norm > 1/2
 PHI_ONE = "phi_one"  # fraction of rows with norm > 1 ("strongly represented")
 N_STRONG = "n_strong"  # number of rows with norm > 1

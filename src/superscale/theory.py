@@ -1,4 +1,4 @@
-"""Closed-form predictions and bounds; each docstring names its equation in PAPER_SPEC.
+"""Closed-form predictions and bounds; each docstring names its equation in docs/recipe.md.
 
 Weak superposition (§3.1): the loss is the frequency mass of the features left out.
 Strong superposition (§3.2–3.3): overlaps ∝ 1/m give α_m = 1, skewed data at most 2(α − 1).

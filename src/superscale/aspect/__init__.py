@@ -1,4 +1,4 @@
-"""Katta's aspect-ratio argument made testable (PAPER_SPEC §6): equal-parameter deep toy models of different
+"""Katta's aspect-ratio argument made testable (recipe §6): equal-parameter deep toy models of different
 width and depth, the features each layer represents, universality across seeds and shapes, and the
 compressed-sensing bound checked against L1 recovery and the toy models.
 

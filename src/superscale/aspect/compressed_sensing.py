@@ -1,4 +1,4 @@
-"""Compressed sensing: the bound Katta's argument rests on (spec §6.1), and classical L1 recovery.
+"""Compressed sensing: the bound Katta's argument rests on (docs/recipe.md §6.1), and classical L1 recovery.
 
 With sparsity S (each of n features active with probability 1 − S, so k = (1 − S) n are active on average),
 recovering x ∈ ℝⁿ from m linear measurements needs about

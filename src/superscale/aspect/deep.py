@@ -132,7 +132,7 @@ class DeepToyModel(AutogradArchitecture):
         return params
 
     def loss_one(self, params: dict[str, Tensor], x: Tensor, *targets: Tensor) -> Tensor:
-        """One model: mean over batch and features of (y − x)², the code's scale (spec §1.4)."""
+        """One model: mean over batch and features of (y − x)², the code's scale (docs/recipe.md §1.4)."""
         return ((deep_forward(params, x, self.residual) - x) ** 2).mean()
 
     def param_count(self) -> int:

@@ -164,7 +164,7 @@ def eval_cmd(
         f"the report reads DIR/{schema.LLM_LOSSES_FILE}.parquet).",
     ),
 ) -> None:
-    """Per-token cross-entropy with the paper's protocol (spec §5.4)."""
+    """Per-token cross-entropy with the paper's protocol (docs/recipe.md §5.4)."""
     from superscale.llm.evaluate import Segmentation, evaluate_file
     from superscale.llm.tables import append_rows
 
@@ -225,7 +225,7 @@ def chinchilla_cmd(
     alpha_n: float = typer.Option(0.35, help="α_N of Chinchilla's L(N, D) (paper: 0.35, Epoch refit)."),
     alpha_n_se: float = typer.Option(0.02, help="Its standard error (paper: 0.02)."),
 ) -> None:
-    """α_m = (exponent of N vs d_model over Chinchilla Table A9) × α_N (spec §5.7)."""
+    """α_m = (exponent of N vs d_model over Chinchilla Table A9) × α_N (docs/recipe.md §5.7)."""
     from superscale.llm.widthfit import chinchilla_cross_check
 
     check = chinchilla_cross_check(alpha_n, alpha_n_se)
@@ -255,7 +255,7 @@ def freq_cmd(
         f"dataset (the report reads DIR/{schema.TOKEN_FREQ_FILE}.parquet).",
     ),
 ) -> None:
-    """Count token frequencies and fit the Zipf exponent (spec §2)."""
+    """Count token frequencies and fit the Zipf exponent (docs/recipe.md §2)."""
     from superscale.llm import frequencies as fq
     from superscale.llm.tables import replace_groups
 

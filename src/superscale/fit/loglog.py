@@ -1,4 +1,4 @@
-"""Straight lines in log–log space: the paper's α_m (OLS of ln L on ln m, PAPER_SPEC §1.8).
+"""Straight lines in log–log space: the paper's α_m (OLS of ln L on ln m, docs/recipe.md §1.8).
 
 Standard errors are the OLS ones of `scipy.stats.linregress` (what the notebook reports); the
 confidence interval comes from a residual bootstrap, which does not assume normal residuals.

@@ -1,4 +1,4 @@
-"""One exponent across groups: L_{g,k} = A m_k^−α + B_g (PAPER_SPEC §3.7, §5.5; the LLM fit, Fig. 6b).
+"""One exponent across groups: L_{g,k} = A m_k^−α + B_g (docs/recipe.md §3.7, §5.5; the LLM fit, Fig. 6b).
 
 The objective is the paper's: squared error in raw loss over all points. The model is linear in
 (A, B_g) for fixed α, so starts come from a grid over α with (A, B_g) solved exactly (variable

@@ -12,7 +12,7 @@ import numpy as np
 class FitWindow:
     """Keep m_min ≤ m ≤ m_max, then drop the `skip_first` smallest widths, then keep the `last` largest.
 
-    The paper's choices (PAPER_SPEC §1.8): "from the 3rd point" = skip_first=2; "last 5 points" = last=5.
+    The paper's choices (docs/recipe.md §1.8): "from the 3rd point" = skip_first=2; "last 5 points" = last=5.
     Counts are over distinct widths, so replicate seeds at one m stay together.
     """
 

@@ -1,11 +1,11 @@
-"""Per-token cross-entropy of a causal LM on a local text file, with the paper's protocol (spec §5.4).
+"""Per-token cross-entropy of a causal LM on a local text file, with the paper's protocol (recipe §5.4).
 
 Protocol (the authors' `cali-1.py`): texts are cut into samples (wikitext/bookcorpus style: non-empty lines
 joined with spaces until ≥ 1024 words; c4/pile style: one document per sample), tokenised with the model's
 own tokenizer (default special tokens, truncated to the context), padded with id 0, attention mask 0 and
 label −100 on padding; labels = input ids (the model shifts). Dataset loss = Σ_batches (mean loss × number
 of labels ≠ −100) / Σ number, in nats per token. That count includes each sequence's unshifted first
-token (spec §7.23), so we also report the exact mean over predicted tokens.
+token (docs/recipe.md §7.23), so we also report the exact mean over predicted tokens.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def evaluate_file(
 ) -> dict[str, Any]:
     """Evaluate `model_source` on `text_file`; one row for the loss table that `llm fit` reads.
 
-    `max_length` defaults to the paper's 2048 capped by the model's own context (GPT-2: 1024, spec §7.22).
+    `max_length` defaults to the paper's 2048 capped by the model's own context (GPT-2: 1024, recipe §7.22).
     """
     path = Path(text_file)
     if not path.is_file():

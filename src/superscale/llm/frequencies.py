@@ -1,4 +1,4 @@
-"""Token frequencies of a corpus and their Zipf exponent (spec §2 "token frequency exponent", §5.6).
+"""Token frequencies of a corpus and their Zipf exponent (docs/recipe.md §2 "token frequency exponent", §5.6).
 
 Counting follows the authors' `token-freq-0.py`: skip empty texts, encode without special tokens, stop once
 ≥ `max_tokens` tokens were counted. The exponent: sort counts by rank, sample `n_points` ranks uniformly in
@@ -104,7 +104,7 @@ def log_spaced_ranks(n_types: int, n_points: int = PAPER_N_POINTS) -> np.ndarray
 
 
 def fit_zipf(counts: Counter | Iterable[float] | np.ndarray, n_points: int = PAPER_N_POINTS) -> ZipfFit:
-    """Zipf exponent α = −slope of log count vs log rank on log-spaced ranks (spec §2)."""
+    """Zipf exponent α = −slope of log count vs log rank on log-spaced ranks (docs/recipe.md §2)."""
     freq = rank_frequency(counts)
     if freq.size < 3:
         raise ValueError(f"a Zipf fit needs >= 3 distinct tokens, got {freq.size}")

@@ -1,6 +1,6 @@
 """Geometry of an LM head: row norms, φ thresholds, overlaps exact or sampled, vs 1/m and the Welch bound.
 
-All statistics come from `superscale.metrics` (PAPER_SPEC §2, §5.2–5.3); this module only chooses exact
+All statistics come from `superscale.metrics` (docs/recipe.md §2, §5.2–5.3); this module only chooses exact
 or sampled, runs them on one matrix, and lays the result out as one tidy table row per model.
 """
 
@@ -23,7 +23,7 @@ Method = Literal["exact", "sampled", "auto"]
 # `auto` goes exact on CPU up to this many multiply-adds (pairs × m): about a minute on 2 cores.
 EXACT_CPU_BUDGET = 2e13
 DEFAULT_SAMPLED_PAIRS = 1_000_000
-LLM_EPS = 1e-9  # the paper's text adds ε = 1e-9 to each norm (spec §2), so zero (padding) rows give cos 0
+LLM_EPS = 1e-9  # the paper's text adds ε = 1e-9 to each norm (recipe §2), so zero (padding) rows give cos 0
 
 # Columns of the geometry table, in order (the plots read these names).
 GEOMETRY_COLUMNS = [
@@ -145,7 +145,7 @@ def measure_geometry(
         "device": run_device.type,
         "seconds": seconds,
     }
-    row["cos2_times_m"] = row["mean_cos2"] * m  # 1 for random directions (spec §3.6: ⟨c²⟩ ∝ 1/m)
+    row["cos2_times_m"] = row["mean_cos2"] * m  # 1 for random directions (docs/recipe.md §3.6: ⟨c²⟩ ∝ 1/m)
     return {col: row[col] for col in GEOMETRY_COLUMNS}
 
 

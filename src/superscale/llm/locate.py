@@ -1,6 +1,6 @@
 """Find the unembedding (LM-head) tensor of a checkpoint from its config and its tensor names.
 
-The paper (spec §5.1, §7.18) reads the output matrix when the checkpoint has one (`lm_head`, Pythia's
+The paper (recipe §5.1, §7.18) reads the output matrix when the checkpoint has one (`lm_head`, Pythia's
 `embed_out`) and the token embedding when the head is tied to it (GPT-2 `wte`, OPT/Qwen `embed_tokens`).
 This module is pure: it sees names, shapes and the config dict, never a file, so every naming
 convention is testable without weights.

@@ -44,7 +44,7 @@ class Unembedding:
 
     @property
     def m(self) -> int:
-        """Width of the matrix (512 for OPT-350m, whose head is projected; spec §5.1)."""
+        """Width of the matrix (512 for OPT-350m, whose head is projected; docs/recipe.md §5.1)."""
         return int(self.W.shape[1])
 
 
@@ -76,7 +76,7 @@ def load_unembedding(
     """Read only the unembedding of SOURCE.
 
     `tensor` overrides the automatic choice; `drop_padded` keeps the first `vocab_size` rows (default: the
-    tokenizer's size), which the paper does not do (spec §7.17: padded rows are included).
+    tokenizer's size), which the paper does not do (docs/recipe.md §7.17: padded rows are included).
     """
     if vocab_size is not None and vocab_size <= 0:
         raise ValueError(f"vocab_size must be positive, got {vocab_size}")

@@ -1,4 +1,4 @@
-"""Loss vs width across LLM families (spec §3.7, §5.5, §5.7), all fitting done by `superscale.fit`.
+"""Loss vs width across LLM families (docs/recipe.md §3.7, §5.5, §5.7), all fitting done by `superscale.fit`.
 
 `fit_width_table` fits L = A/m^α + B_g with one α shared by every group g = family × dataset and reports
 the paper's slope error and a bootstrap one; `chinchilla_cross_check` turns Table A9's N ∝ d_model^2.52
@@ -40,7 +40,7 @@ POINT_COLUMNS = [
     "fit_curve",
 ]
 
-# α_N of L(N, D) = E + A/N^α + B/D^β: the paper's rounded Epoch value, and Epoch's exact one (spec §5.7).
+# α_N of L(N, D) = E + A/N^α + B/D^β: the paper's rounded Epoch value, and Epoch's exact one (recipe §5.7).
 PAPER_ALPHA_N, PAPER_ALPHA_N_SE = 0.35, 0.02
 EPOCH_ALPHA_N, EPOCH_ALPHA_N_SE = 0.34781, 0.01540
 
@@ -129,7 +129,7 @@ def fit_summary(result: WidthFit) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ChinchillaCheck:
-    """α_m = slope × α_N with slope the exponent of N ∝ d_model^slope over Table A9 (spec §5.7)."""
+    """α_m = slope × α_N with slope the exponent of N ∝ d_model^slope over Table A9 (docs/recipe.md §5.7)."""
 
     slope: float
     slope_se: float

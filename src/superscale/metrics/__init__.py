@@ -1,7 +1,7 @@
 """Superposition metrics: pure functions of a weight matrix W [n, m] (and bias b [n]).
 
 Shared by toy models and LLM unembeddings; torch or numpy in, CPU or CUDA (W's device), float64
-accumulation, blocked so that no n×n matrix is ever formed. Definitions: PAPER_SPEC §2.
+accumulation, blocked so that no n×n matrix is ever formed. Definitions: docs/recipe.md §2.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def _relu_square_integral(
 def per_feature_loss(
     W: ArrayLike, b: ArrayLike, v_max: float = 2.0, device: torch.device | str | None = None
 ) -> torch.Tensor:
-    """Expected loss when only feature i is active, with value v ~ U(0, v_max) (PAPER_SPEC §3.4), float64 [n].
+    """Expected loss when only feature i is active, with value v ~ U(0, v_max) (recipe §3.4), float64 [n].
 
         loss_i(v) = Σ_{j≠i} ReLU(W_j·W_i v + b_j)² + (ReLU(‖W_i‖² v + b_i) − v)²
 
@@ -136,7 +136,7 @@ def single_activation_loss(W: ArrayLike, b: ArrayLike, probs: Any, v_max: float 
 
 
 def ambiguity(W: ArrayLike, norm: str = "spectral") -> float:
-    """A = ‖W Wᵀ − B‖, B = I_m in the top-left n×n block (PAPER_SPEC §2; Fig. 4b case selection).
+    """A = ‖W Wᵀ − B‖, B = I_m in the top-left n×n block (docs/recipe.md §2; Fig. 4b case selection).
 
     W Wᵀ − B = U S Uᵀ with U = [W, E] (E = the first m unit vectors) and S = diag(I, −I). With U = QR,
     its non-zero eigenvalues are those of R S Rᵀ (2m × 2m), so the spectral norm costs O(n m²).

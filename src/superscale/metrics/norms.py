@@ -1,4 +1,4 @@
-"""Row norms of W and the fractions of represented features (PAPER_SPEC §2)."""
+"""Row norms of W and the fractions of represented features (docs/recipe.md §2)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def row_norms(W: ArrayLike, device: torch.device | str | None = None) -> torch.T
 
 
 def fraction_represented(W: ArrayLike, threshold: float = 0.5) -> float:
-    """φ_t = |{i : ‖W_i‖ > t}| / n. t = 1/2 is the paper's φ_{1/2}, t = 1 its φ_1 (PAPER_SPEC §2)."""
+    """φ_t = |{i : ‖W_i‖ > t}| / n. t = 1/2 is the paper's φ_{1/2}, t = 1 its φ_1 (docs/recipe.md §2)."""
     if not threshold >= 0:
         raise ValueError(f"threshold must be >= 0, got {threshold}")
     norms = row_norms(W)

@@ -1,4 +1,4 @@
-"""Overlaps c_ij = Ŵ_i·Ŵ_j of normalised rows, exact (blocked GEMM) or sampled (PAPER_SPEC §2, §5.2).
+"""Overlaps c_ij = Ŵ_i·Ŵ_j of normalised rows, exact (blocked GEMM) or sampled (docs/recipe.md §2, §5.2).
 
 The exact path never forms the n×n matrix: it walks block pairs (I, J ≥ I) of `block_size` rows, keeps
 the strict upper triangle on the diagonal blocks, and accumulates Σ|c|, Σc², Σc⁴ and max|c| in float64.

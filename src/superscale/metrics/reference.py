@@ -1,4 +1,4 @@
-"""Reference geometry: random unit vectors, the Welch bound and ETFs (PAPER_SPEC §3.2).
+"""Reference geometry: random unit vectors, the Welch bound and ETFs (docs/recipe.md §3.2).
 
 Measured overlaps mean little alone; these are the yardsticks the paper divides by.
 """

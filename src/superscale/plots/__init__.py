@@ -1,4 +1,4 @@
-"""One function per figure of the paper (PAPER_SPEC §4): loaded data in, matplotlib Figure out.
+"""One function per figure of the paper (docs/recipe.md §4): loaded data in, matplotlib Figure out.
 
 Every function takes a `FigureData` and returns a Figure, or raises `MissingData` saying which runs
 it lacks. `FIGURES` lists them all, in paper order, with the report section each belongs to; the

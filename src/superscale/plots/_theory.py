@@ -1,4 +1,4 @@
-"""Theory lines as vectorised curves for plotting (PAPER_SPEC §3); the formulas live in superscale.theory.
+"""Theory lines as vectorised curves for plotting (docs/recipe.md §3); the formulas live in superscale.theory.
 
 Figures draw these over x grids, so each wrapper accepts arrays and returns arrays.
 """

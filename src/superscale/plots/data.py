@@ -27,7 +27,7 @@ class MissingData(LookupError):
 
 @dataclass(frozen=True)
 class WidthFit:
-    """L_g(m) = C m^-exponent + offsets[g]: the shared-exponent LLM fit (PAPER_SPEC §3.7, §5.5)."""
+    """L_g(m) = C m^-exponent + offsets[g]: the shared-exponent LLM fit (docs/recipe.md §3.7, §5.5)."""
 
     exponent: float
     exponent_se: float

@@ -66,7 +66,7 @@ def draw_fit_line(ax: Axes, m: np.ndarray, value: np.ndarray, fit: Mapping[str, 
 
 
 def draw_exponent_lines(ax: Axes, alphas: np.ndarray, which: Sequence[str]) -> None:
-    """Theory lines of α_m against α: 'weak' α − 1, 'strong' 1, 'skewed' 2(α − 1) (PAPER_SPEC §3)."""
+    """Theory lines of α_m against α: 'weak' α − 1, 'strong' 1, 'skewed' 2(α − 1) (docs/recipe.md §3)."""
     xs = np.linspace(float(np.min(alphas)), float(np.max(alphas)), 50)
     curves = {
         "weak": (theory.weak_exponent(xs), "--", r"$\alpha_m = \alpha - 1$ (weak)"),

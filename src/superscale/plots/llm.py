@@ -31,7 +31,7 @@ from superscale.plots.style import (
 )
 
 DATASET_MARKERS = {"wikitext": "o", "c4": "s", "pile": "^", "bookcorpus": "D"}
-TOKEN_FIT_POINTS = 1000  # ranks uniform in log10(rank) for the Zipf fit (spec §2; llm's PAPER_N_POINTS)
+TOKEN_FIT_POINTS = 1000  # ranks uniform in log10(rank) for the Zipf fit (recipe §2; llm's PAPER_N_POINTS)
 
 
 def _llm(data: FigureData, figure: str, field: str, what: str) -> object:

@@ -1,4 +1,4 @@
-"""The settings the paper's figures are drawn at (PAPER_SPEC §1.7, §4): γ, α, m per figure.
+"""The settings the paper's figures are drawn at (docs/recipe.md §1.7, §4): γ, α, m per figure.
 
 Figures draw these where the store has them, and otherwise the nearest value it has, saying in the caption
 which value stands in for which (`captions.Choice`). The published *results* live in `paper_values`.

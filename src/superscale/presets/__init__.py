@@ -1,6 +1,6 @@
 """The built-in sweeps: TOML files in this folder, shipped as package data.
 
-`paper-*` presets reproduce the toy experiments of PAPER_SPEC §1.7 at the paper's scale; each `-quick`
+`paper-*` presets reproduce the toy experiments of docs/recipe.md §1.7 at the paper's scale; each `-quick`
 variant says in its comments what was shrunk and what it measured. `superscale presets` lists them.
 """
 

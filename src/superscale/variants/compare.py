@@ -78,7 +78,7 @@ def variant_label(architecture: str, options: dict[str, Any]) -> str:
 
 
 def _mean_cos2(W: torch.Tensor) -> float:
-    """Mean of c_ij² over pairs i ≠ j of normalised rows (spec §2, "S = all rows")."""
+    """Mean of c_ij² over pairs i ≠ j of normalised rows (docs/recipe.md §2, "S = all rows")."""
     Wn = W / torch.linalg.vector_norm(W, dim=1, keepdim=True).clamp(min=1e-12)
     gram = (Wn @ Wn.T).square()
     n = W.shape[0]

@@ -1,4 +1,4 @@
-"""Cross-entropy toy model: one active "token" per sample, read out by a tied softmax head (PAPER_SPEC §3.6).
+"""Cross-entropy toy model: one active "token" per sample, read out by a tied softmax head (recipe §3.6).
 
 The paper trains the toy model only with a squared error and argues analytically (App. A.2) that a
 softmax readout keeps the 1/m scaling. This variant tests that with a model:

@@ -1,4 +1,4 @@
-"""The cross-entropy loss decomposition of PAPER_SPEC §3.6 (paper App. A.2), evaluated on a weight matrix.
+"""The cross-entropy loss decomposition of docs/recipe.md §3.6 (paper App. A.2), evaluated on a weight matrix.
 
 For target token i with hidden state h_i, the logit of token j is z_ij = W_j·h_i + b_j and
 
@@ -10,7 +10,7 @@ Expanding e^o to second order and ln(1 + s) to first order gives three terms:
     L_i ≈ Σ_{j≠i} a_ij  +  Σ_{j≠i} a_ij o_ij  +  ½ Σ_{j≠i} a_ij o_ij²
           (zeroth order)    (first order)         (width-dependent part L_m)
 
-With the spec's set-up, h_i = Ŵ_i and no bias (`normalise_hidden=True`, `b=None`), a_ij = e^{−‖W_i‖},
+With the recipe's set-up, h_i = Ŵ_i and no bias (`normalise_hidden=True`, `b=None`), a_ij = e^{−‖W_i‖},
 o_ij = W_i·W_j/‖W_i‖, and the three terms are (n−1)e^{−‖W_i‖}, ε_{D,i} e^{−‖W_i‖}/‖W_i‖ and
 L_m = ½ Σ_{j≠i} (W_i·W_j/‖W_i‖)² e^{−‖W_i‖}, exactly as §3.6 writes them. With the toy model's own
 read-out (`normalise_hidden=False`, its b), h_i = W_i and "exact" is the model's expected loss at v = 1.

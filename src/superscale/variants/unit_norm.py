@@ -1,4 +1,4 @@
-"""Norm-constrained toy model: every row of W has unit norm, a toy analogue of nGPT (PAPER_SPEC §3.7).
+"""Norm-constrained toy model: every row of W has unit norm, a toy analogue of nGPT (docs/recipe.md §3.7).
 
 One model:   y = ReLU(τ W Wᵀ x + b),   ‖W_i‖₂ = 1 for every feature i,   L = (1/n) ⟨‖y − x‖²⟩
 Row-batch:   y = relu(tau * x @ W @ W.T + b);  after each optimiser step  W ← W / ‖W_i‖ row-wise
