@@ -115,7 +115,7 @@ def variants_figures(df: pd.DataFrame) -> list[Figure]:
             (schema.FINAL_LOSS, "measured cross-entropy"),
             (CE_EXACT, "exact expected loss at v = 1 (trained W, b)"),
             (CE_WIDTH, "width term ½Σ a_ij o_ij² (toy read-out)"),
-            (CE_SPEC_WIDTH, "spec L_m = ½Σ c'² e^{−‖W_i‖} (§3.6)"),
+            (CE_SPEC_WIDTH, "paper's L_m = ½Σ c'² e^{−‖W_i‖} (App. A.2)"),
         )
         for ax, (variant, gamma, grp) in zip(axes, ce_groups, strict=True):
             for column, name in curves:
@@ -187,7 +187,7 @@ def variants_verdict(df: pd.DataFrame) -> str:
         width = _exponent(fits, variant, gamma, CE_SPEC_WIDTH)
         if width is not None:
             text += (
-                f" The spec's width term L_m (§3.6) of the trained {_label(variant, gamma)} scales as "
+                f" The paper's width term L_m (App. A.2) of the trained {_label(variant, gamma)} scales as "
                 f"m^-{width[0]:.2f} ± {width[1]:.2f}; the paper's argument predicts m^-1."
             )
         loss = _exponent(fits, variant, gamma, schema.FINAL_LOSS)
