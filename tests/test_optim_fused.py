@@ -30,3 +30,28 @@ def test_fused_step_equals_torch_ops(dtype: torch.dtype) -> None:
     for name in params:
         torch.testing.assert_close(params[name], copies[name], **tol)
         torch.testing.assert_close(fused.exp_avg_sq[name], plain.exp_avg_sq[name], **tol)
+
+
+def test_signed_decay_with_negative_gamma_pulls_each_row_norm_towards_one() -> None:
+    """γ < 0: p_i ← p_i + ηγ(1 − 1/(‖p_i‖ + 1e-8)) p_i, so a row of norm r gets norm r + ηγ(r − 1)
+    (up to the 1e-8): longer rows shrink, shorter rows grow, a unit row stays (recipe §1.5)."""
+    from superscale.optim import signed_decay_
+
+    rows = torch.tensor([[[3.0, 4.0], [0.3, 0.4], [0.6, 0.8]]], dtype=torch.float64)  # norms 5, 0.5, 1
+    lr_gamma = torch.tensor([0.1 * -0.5], dtype=torch.float64)  # η = 0.1, γ = −0.5
+    signed_decay_(rows, lr_gamma)
+    norms = rows.norm(dim=-1)[0]
+    expected = torch.tensor([5 - 0.05 * 4, 0.5 + 0.05 * 0.5, 1.0], dtype=torch.float64)
+    torch.testing.assert_close(norms, expected, rtol=0, atol=1e-8)
+    # directions are kept
+    torch.testing.assert_close(rows[0, 0] / norms[0], torch.tensor([0.6, 0.8], dtype=torch.float64))
+
+
+def test_signed_decay_with_positive_gamma_is_plain_decoupled_decay() -> None:
+    from superscale.optim import signed_decay_
+
+    rows = torch.tensor([[[3.0, 4.0]], [[1.0, 0.0]]])
+    signed_decay_(rows, torch.tensor([0.01 * 0.5, 0.0], dtype=torch.float64))
+    torch.testing.assert_close(
+        rows, torch.tensor([[[3.0, 4.0]], [[1.0, 0.0]]]) * torch.tensor([0.995, 1.0])[:, None, None]
+    )
