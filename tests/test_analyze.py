@@ -177,21 +177,13 @@ def test_a_loss_rising_with_width_is_flagged(tmp_path: Path) -> None:
     """A store whose loss grows with m (as a too-short run can): a plain OLS returns a negative α_m with
     R² = 1, and the fit must say so rather than pass for a measurement. The losses are planted (m^+0.38),
     so the test depends on the flag logic only, not on how a short training happens to end."""
-    from superscale.engine import ShardResult
+    from tests.tiny import planted_result
 
-    def rising(spec: Any, on_step: Any = None) -> ShardResult:
+    def rising(spec: Any, on_step: Any = None) -> Any:
         inst = len(spec.models)
         final = torch.full((inst,), 0.1 * spec.m**0.38, dtype=torch.float64)
-        return ShardResult(
-            params={"W": torch.eye(spec.n, spec.m).repeat(inst, 1, 1), "b": torch.zeros(inst, spec.n)},
-            step_loss=(final[:, None] / spec.n).expand(inst, spec.steps).float(),
-            final_loss=final,
-            final_loss_std=torch.zeros(inst, dtype=torch.float64),
-            heldout_loss=None,
-            seconds=0.0,
-            device="cpu",
-            report_factor=float(spec.n),
-        )
+        eye = torch.eye(spec.n, spec.m).repeat(inst, 1, 1)
+        return planted_result(spec, final, final[:, None].expand(inst, spec.steps), eye)
 
     tiny = {
         "name": "rising",

@@ -25,6 +25,7 @@ from superscale.plots.data import FigureData, fit_for, loglog_fits
 from superscale.presets import preset_text
 from superscale.store import open_store
 from superscale.sweep import run_sweep
+from tests.tiny import planted_result
 
 WIDTHS = [2, 3, 4, 6, 8, 12, 16, 24]  # eight widths, as the paper's m = 8 … 1024
 N, STEPS = 32, 200
@@ -65,20 +66,8 @@ class PlantedEngine:
         remaining = 1 - torch.arange(spec.steps, dtype=torch.float64) / (spec.steps - 1)
         curve = final[:, None] * (1 + drift[:, None] * remaining[None, :])  # [inst, steps] summed scale
         generator = torch.Generator().manual_seed(spec.m)
-        inst = len(spec.models)
-        return ShardResult(
-            params={
-                "W": 0.3 * torch.randn(inst, spec.n, spec.m, generator=generator),
-                "b": torch.zeros(inst, spec.n),
-            },
-            step_loss=(curve / spec.n).float(),
-            final_loss=final,
-            final_loss_std=torch.zeros(inst, dtype=torch.float64),
-            heldout_loss=None,
-            seconds=0.0,
-            device="cpu",
-            report_factor=float(spec.n),
-        )
+        W = 0.3 * torch.randn(len(spec.models), spec.n, spec.m, generator=generator)
+        return planted_result(spec, final, curve, W)
 
 
 def e1_quick_config() -> dict[str, Any]:

@@ -17,3 +17,23 @@ def tiny_sweep(name: str) -> dict[str, Any]:
         "output": {"max_models_per_shard": 2, "curve_points": 10},
         "execution": {"threads": 1},
     }
+
+
+def planted_result(spec: Any, final: Any, curve: Any, W: Any) -> Any:
+    """What a stand-in for `train_shard` returns: planted summed-scale final losses [inst] and curves
+    [inst, steps], weights W [inst, n, m], zero bias and error bars (tests that plant the numbers)."""
+    import torch
+
+    from superscale.engine import ShardResult
+
+    inst = len(spec.models)
+    return ShardResult(
+        params={"W": W, "b": torch.zeros(inst, spec.n)},
+        step_loss=(curve / spec.n).float(),
+        final_loss=final,
+        final_loss_std=torch.zeros(inst, dtype=torch.float64),
+        heldout_loss=None,
+        seconds=0.0,
+        device="cpu",
+        report_factor=float(spec.n),
+    )
