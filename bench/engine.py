@@ -4,8 +4,11 @@ Measures model-steps per second on the paper's small-model grid shape (n = 1000,
 m ∈ {10, 15, 25, 39, 63, 100}, ten γ values) for
   (a) the authors' loop as fast as they wrote it (bench/authors_loop.py: autograd through
       relu(x @ W @ W.T + b), mse_loss, dense data, their AdamW), one model at a time;
-  (b) the engine with the dense backward (three GEMMs per model-step: the engine before the sparse kernel);
-  (c) the engine as it runs by default on a CPU (sparse + low-rank backward, superscale.kernels),
+  (b) the engine with the dense backward (three GEMMs per model-step: the engine when issue 12 was filed);
+  (c) the sparse + low-rank backward with its exact float32 scan only (`screen=False`: the engine before
+      the bfloat16 screen);
+  (d) the engine as it runs by default on a CPU (sparse + low-rank backward, superscale.kernels, with the
+      bfloat16 screen once the positive entries are few),
 both engines with the E2 shard shape: every γ × `--alphas` data exponents per m, data streams shared by
 models of equal (α, seed). It prints the ratios per m and over the grid (harmonic mean of model-steps/s:
 a grid has equally many models at every m), the non-zero fraction the sparse backward met, and the share of
@@ -102,6 +105,7 @@ def engine_model_steps_per_second(
     device: str,
     backward: str,
     trained: tuple[list[ModelSpec], dict[str, torch.Tensor]] | None = None,
+    screen: bool = True,
 ) -> float:
     """Model-steps/s over the timed steps (after `burn_in` steps of training from the paper's
     initialisation, or from `trained` weights)."""
@@ -121,7 +125,7 @@ def engine_model_steps_per_second(
         steps=burn_in + steps,
         warmup_steps=0 if trained is not None else 2,
         device=device,
-        arch_options={"backward": backward},
+        arch_options={"backward": backward, "screen": screen},
         initial_params=initial,
     )
     marks: list[float] = []
@@ -219,7 +223,10 @@ def main() -> None:
     if not cpu:
         hardware = torch.cuda.get_device_name(torch.device(args.device))
     print(f"device {args.device} ({hardware}), torch {torch.__version__}, threads {torch.get_num_threads()}")
-    header = f"{'m':>5} {'authors/s':>10} {'dense/s':>9} {'engine/s':>9} {'vs authors':>10} {'vs dense':>9}"
+    header = (
+        f"{'m':>5} {'authors/s':>10} {'dense/s':>9} {'exact/s':>9} {'engine/s':>9} {'vs authors':>10} "
+        f"{'vs dense':>9} {'vs exact':>9}"
+    )
     print(header + f" {'floor share':>11}")
     rows = []
     for m in args.widths:
@@ -233,23 +240,31 @@ def main() -> None:
         )
         timing = (m, args.engine_steps, args.burn_in, alphas, args.device)
         dense = engine_model_steps_per_second(*timing, "dense", trained)
+        exact = engine_model_steps_per_second(*timing, "auto", trained, screen=False)
         engine = engine_model_steps_per_second(*timing, "auto", trained)
         floor = forward_floor_seconds(m, args.device)
-        row = {"m": m, "authors": authors, "dense": dense, "engine": engine, "floor_share": engine * floor}
+        row = {
+            "m": m,
+            "authors": authors,
+            "dense": dense,
+            "exact": exact,
+            "engine": engine,
+            "floor_share": engine * floor,
+        }
         rows.append(row)
         print(
-            f"{m:>5} {authors:>10.2f} {dense:>9.2f} {engine:>9.2f} {engine / authors:>9.1f}× "
-            f"{engine / dense:>8.1f}× {row['floor_share']:>11.0%}"
+            f"{m:>5} {authors:>10.2f} {dense:>9.2f} {exact:>9.2f} {engine:>9.2f} {engine / authors:>9.1f}× "
+            f"{engine / dense:>8.1f}× {engine / exact:>8.1f}× {row['floor_share']:>11.0%}"
         )
 
     def harmonic(key: str) -> float:
         return len(rows) / sum(1 / r[key] for r in rows)
 
-    grid = {key: harmonic(key) for key in ("authors", "dense", "engine")}
+    grid = {key: harmonic(key) for key in ("authors", "dense", "exact", "engine")}
     print(
-        f"grid  {grid['authors']:>10.2f} {grid['dense']:>9.2f} {grid['engine']:>9.2f} "
-        f"{grid['engine'] / grid['authors']:>9.1f}× {grid['engine'] / grid['dense']:>8.1f}×   "
-        "(harmonic mean over m)"
+        f"grid  {grid['authors']:>10.2f} {grid['dense']:>9.2f} {grid['exact']:>9.2f} {grid['engine']:>9.2f} "
+        f"{grid['engine'] / grid['authors']:>9.1f}× {grid['engine'] / grid['dense']:>8.1f}× "
+        f"{grid['engine'] / grid['exact']:>8.1f}×   (harmonic mean over m)"
     )
     projected = PAPER_GRID_MODELS * PAPER_GRID_STEPS / grid["engine"]
     print(

@@ -38,7 +38,7 @@ def _params(seed: int) -> dict[str, torch.Tensor]:
     return {"W": W, "b": b}
 
 
-@pytest.mark.parametrize("split", ["from_bias", "all_on", "all_off", "random"])
+@pytest.mark.parametrize("split", ["from_bias", "all_on", "all_off", "random", "mixed"])
 def test_sparse_backward_equals_autograd_for_any_split(split: str) -> None:
     params = _params(1)
     batch = sample_sparse(power_law_probs(N, 1.0, density=3.0), BATCH, torch.Generator().manual_seed(2))
@@ -49,15 +49,117 @@ def test_sparse_backward_equals_autograd_for_any_split(split: str) -> None:
         signs.fill_(-1.0)
     elif split == "all_off":
         signs.fill_(1.0)
-    elif split == "random":
+    elif split in ("random", "mixed"):
         signs.copy_(torch.randint(0, 2, signs.shape, generator=torch.Generator().manual_seed(3)) * 2.0 - 1)
+        if split == "mixed":  # instance 1 has no always-on column: its low-rank part is skipped alone
+            signs[1] = 1.0
     if split != "from_bias":
-        assert bool((signs == signs.flatten()[0]).all()) == (split != "random")
+        assert bool((signs == signs.flatten()[0]).all()) == (split in ("all_on", "all_off"))
     loss, grads = model.loss_and_grads(params, batch, 3.0)
     ref_loss, ref_grads = _reference(params, batch, 3.0)
     torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=0)
     for name in ("W", "b"):
         torch.testing.assert_close(grads[name].double(), ref_grads[name], rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("split", ["from_bias", "random"])
+def test_tiled_scan_equals_autograd_and_does_not_depend_on_the_tile(split: str) -> None:
+    """The forward GEMM runs a tile of rows at a time (the last one shorter here: 100 = 6 × 16 + 4); the
+    gradients equal the reference, and every bit equals the one-tile result (each instance's summation
+    order is the tiles' order of rows, which is the batch's)."""
+    params = _params(11)
+    batch = sample_sparse(power_law_probs(N, 1.0, density=3.0), 100, torch.Generator().manual_seed(12))
+    results = []
+    for min_rows in (16, 4096):
+        model = TiedToyModel(N, M, backward="sparse")
+        model.TILE_BYTES, model.TILE_MIN_ROWS = 1, min_rows
+        model.loss_and_grads(params, batch, 1.0)
+        if split == "random":
+            signs = model._signs[model._split_key(params["W"])]
+            signs.copy_(
+                torch.randint(0, 2, signs.shape, generator=torch.Generator().manual_seed(13)) * 2.0 - 1
+            )
+        loss, grads = model.loss_and_grads(params, batch, 2.0)
+        results.append((loss, {k: v.clone() for k, v in grads.items()}))
+    (tiled_loss, tiled), (whole_loss, whole) = results
+    ref_loss, ref_grads = _reference(params, batch, 2.0)
+    torch.testing.assert_close(tiled_loss, ref_loss, rtol=1e-5, atol=0)
+    for name in ("W", "b"):
+        torch.testing.assert_close(tiled[name].double(), ref_grads[name], rtol=1e-4, atol=1e-7)
+        assert torch.equal(tiled[name], whole[name])
+    assert torch.equal(tiled_loss, whole_loss)
+
+
+@pytest.mark.parametrize("split", ["from_bias", "random", "mixed"])
+def test_screened_scan_equals_autograd_and_the_exact_scan(split: str) -> None:
+    """The bfloat16 screen with exact recomputation gives the reference gradients, and the exact scan's to
+    float32 round-off, whatever the split; it found candidates and never fewer than the positives."""
+    params = _params(21)
+    batch = sample_sparse(power_law_probs(N, 1.0, density=3.0), BATCH, torch.Generator().manual_seed(22))
+    results = {}
+    for screen in (True, False):
+        model = TiedToyModel(N, M, backward="sparse")
+        model.SCREEN_MAX_FRACTION = 1.0 if screen else 0.0
+        model.loss_and_grads(params, batch, 1.0)  # the first step is always exact: it measures the fraction
+        signs = model._signs[model._split_key(params["W"])]
+        if split != "from_bias":
+            signs.copy_(
+                torch.randint(0, 2, signs.shape, generator=torch.Generator().manual_seed(23)) * 2.0 - 1
+            )
+            if split == "mixed":
+                signs[0] = 1.0
+        model.screen_candidates = 0
+        loss, grads = model.loss_and_grads(params, batch, 2.0)
+        positives = model._positive_fraction[model._split_key(params["W"])] * INST * BATCH * N
+        assert (model.screen_candidates >= round(positives) > 0) == screen
+        results[screen] = (loss, {k: v.clone() for k, v in grads.items()})
+    ref_loss, ref_grads = _reference(params, batch, 2.0)
+    torch.testing.assert_close(results[True][0], ref_loss, rtol=1e-5, atol=0)
+    torch.testing.assert_close(results[True][0], results[False][0], rtol=1e-6, atol=0)
+    for name in ("W", "b"):
+        torch.testing.assert_close(results[True][1][name].double(), ref_grads[name], rtol=1e-4, atol=1e-7)
+        torch.testing.assert_close(results[True][1][name], results[False][1][name], rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("m1", [2, 11, 101, 1001])
+def test_bfloat16_product_stays_inside_the_screen_bound(m1: int) -> None:
+    """The screen is exact only if |Q̃ − Q| ≤ SCREEN_BOUND · ‖h‖ · ‖w‖ for torch's bfloat16 bmm on this
+    machine (it would fail on a library that accumulates in bfloat16): adversarial rows, whose products
+    all have one sign and equal size (the worst case of Cauchy–Schwarz), and random ones with cancellation."""
+    from superscale.kernels import SCREEN_BOUND
+
+    generator = torch.Generator().manual_seed(m1)
+    aligned = torch.rand(1, 64, m1, generator=generator) + 0.5
+    h = torch.cat([aligned, torch.randn(1, 64, m1, generator=generator) * 3.0], 1)
+    W = torch.cat([aligned[:, :32], torch.randn(1, 96, m1, generator=generator)], 1)
+    W = W / torch.linalg.vector_norm(W, dim=2, keepdim=True)  # unit rows, as the screen uses
+    exact = torch.bmm(h.double(), W.double().transpose(1, 2))
+    screened = torch.bmm(h.bfloat16(), W.bfloat16().transpose(1, 2)).double()
+    bound = SCREEN_BOUND * torch.linalg.vector_norm(h.double(), dim=2, keepdim=True)
+    assert bool(((screened - exact).abs() <= bound).all())
+    # and the bound is not vacuous: the rounding error reaches a visible share of it
+    assert float(((screened - exact).abs() / bound).max()) > 0.02
+
+
+def test_screen_limits_select_exactly_the_values_above_minus_tau() -> None:
+    """Every bfloat16 value, as bits: each value > −τ (and ±0) is below the limit, and nothing much below −τ
+    is (a NaN may go either way: it is never positive, so neither scan counts it)."""
+    import numpy as np
+
+    from superscale.kernels import SCREEN_BOUND, screen_limits
+
+    values = torch.arange(0, 2**16, dtype=torch.int32).to(torch.int16).view(torch.bfloat16).float()
+    h_norm = np.array([[3.0, 0.0, 1e-3]], dtype=np.float32)
+    limits = screen_limits(h_norm, np.ones(1, dtype=np.float32))
+    bits = np.arange(2**16, dtype=np.uint32)
+    for col, norm in enumerate(h_norm[0]):
+        tau = SCREEN_BOUND * float(norm)
+        selected = bits < int(limits[0, col])
+        wanted = (values > -tau) | (values == 0)
+        assert bool((torch.from_numpy(selected) >= wanted).all())  # never misses one
+        # and takes at most the few bfloat16 steps of slack above τ
+        extra = torch.from_numpy(selected) & ~wanted & ~values.isnan()
+        assert bool((values[extra].abs() <= tau * 1.05 + 1e-29).all())
 
 
 @pytest.mark.parametrize("sparse_batch", [True, False])
