@@ -37,6 +37,8 @@ __all__ = [
 ]
 
 Batch = Tensor | SparseBatch
+#: h⁺, W, signs, ∂decoder, ∂h of a chunk as numpy views, in the order the kernels take them
+_Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 class Architecture:
@@ -253,7 +255,7 @@ class TiedToyModel(Architecture):
 
         # the forward GEMM with the signs folded into W⁺ gives s ⊙ P directly
         W_aug.mul_(sign[..., None])
-        arrays = (h_aug.numpy(), W.detach().numpy(), sign.numpy(), grad_dec.numpy(), grad_h.numpy())
+        arrays: _Arrays = (h_aug.numpy(), W.detach().numpy(), sign.numpy(), grad_dec.numpy(), grad_h.numpy())
         sumsq = np.zeros(n_inst, dtype=np.float64)
         positives = np.zeros((n_inst, n), dtype=np.int64)
         key = self._split_key(W)
@@ -279,7 +281,7 @@ class TiedToyModel(Architecture):
         W_sign: Tensor,
         h_aug: Tensor,
         batch: SparseBatch,
-        arrays: tuple[np.ndarray, ...],
+        arrays: _Arrays,
         sumsq: np.ndarray,
         positives: np.ndarray,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -313,7 +315,7 @@ class TiedToyModel(Architecture):
         W_sign: Tensor,
         h_aug: Tensor,
         batch: SparseBatch,
-        arrays: tuple[np.ndarray, ...],
+        arrays: _Arrays,
         sumsq: np.ndarray,
         positives: np.ndarray,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
