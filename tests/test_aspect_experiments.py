@@ -24,12 +24,12 @@ from superscale.sweep import run_sweep
 from superscale.tomlwrite import dump_toml_table
 
 #: n = 16: the equal-N family N = 144 is (L, m) = (1, 8) and (2, 6) (148, +2.8 %); (1, 6) is the width
-#: baseline of (2, 6); (2, 8) is trained (the grid is a product) but in no family
+#: baseline of (2, 6); (2, 8) is trained (the grid is a product) but in no family; γ = −1 (strong), +1 (weak)
 TINY: dict[str, Any] = {
     "name": "aspect-tiny",
     "n": 16,
     "m": [8, 6],
-    "gamma": -1.0,
+    "gamma": [-1.0, 1.0],
     "seeds": [0, 1],
     "data": [{"family": "power", "alpha": 1.0}, {"family": "power", "alpha": 0.0, "density": 4.0}],
     "model": {"architecture": "deep", "n_layers": [1, 2], "options": {"tied": True, "residual": True}},
@@ -67,9 +67,10 @@ def test_family_tables_have_one_row_per_model_layer_and_pair(store: Store) -> No
     assert runs is not None and layers is not None and pairs is not None
     family = runs[runs["kind"] == "family"]
     assert sorted(set(zip(family["n_layers"], family["m"], strict=True))) == [(1, 8), (2, 6)]
-    assert len(family) == 2 * 2 * 2 and set(family["params_budget"]) == {144}  # shapes × data × seeds
+    assert len(family) == 2 * 2 * 2 * 2 and set(family["params_budget"]) == {144}  # shapes × data × γ × seeds
+    assert dict(zip(runs["gamma"], runs["regime"], strict=True)) == {-1.0: "strong", 1.0: "weak"}
     baseline = runs[runs["kind"] == "width_baseline"]
-    assert set(zip(baseline["n_layers"], baseline["m"], strict=True)) == {(1, 6)} and len(baseline) == 4
+    assert set(zip(baseline["n_layers"], baseline["m"], strict=True)) == {(1, 6)} and len(baseline) == 8
     assert set(runs["data"]) == {"alpha=1", "S=0.75"}
     for _, row in runs.iterrows():
         assert row["params"] == deep_param_count(16, row["m"], row["n_layers"])
@@ -78,7 +79,10 @@ def test_family_tables_have_one_row_per_model_layer_and_pair(store: Store) -> No
         assert row["final_loss"] == stored[schema.FINAL_LOSS] > 0
     assert len(layers) == runs["n_layers"].sum()  # one row per layer of each (model, role)
     # pairs: within each (data, γ) group of 4 family models, 6 pairs, each at the first and last layer
-    assert len(pairs) == 2 * 6 * 2 and set(pairs["kind"]) == {"seed", "shape"}
+    assert len(pairs) == 2 * 2 * 6 * 2 and set(pairs["kind"]) == {"seed", "shape"}
+    assert set(pairs["regime"]) == {"strong", "weak"}
+    for measure in ("directions", "overlaps", "represented"):  # every calibrated score with its calibration
+        assert {f"{measure}_{part}" for part in ("value", "null", "ceiling", "score")} <= set(pairs.columns)
     seed_pairs = pairs[pairs["kind"] == "seed"]
     assert (~seed_pairs["same_seed"]).all() and seed_pairs["same_shape"].all()
     assert set(pairs["run_a"]) | set(pairs["run_b"]) <= set(family["run"])  # baselines are not paired
@@ -89,7 +93,7 @@ def test_universality_pair_across_shapes_matches_numpy(store: Store) -> None:
     pairs = store.table(schema.ASPECT_PAIRS_FILE)
     assert pairs is not None
     across = pairs[(pairs["kind"] == "shape") & (pairs["layer"] == "first") & pairs["same_seed"]]
-    assert len(across) == 2 * 2  # per data: one per seed, (L=1, m=8) against (L=2, m=6)
+    assert len(across) == 2 * 2 * 2  # per (data, γ): one per seed, (L=1, m=8) against (L=2, m=6)
     for row in across.itertuples(index=False):
         assert {row.shape_a, row.shape_b} == {"L=1,m=8", "L=2,m=6"}
         Wa, Wb = (store.params(run)["W"].double().numpy() for run in (row.run_a, row.run_b))
@@ -100,6 +104,8 @@ def test_universality_pair_across_shapes_matches_numpy(store: Store) -> None:
         assert row.jaccard == pytest.approx(common.sum() / (ra | rb).sum(), abs=1e-12)
         if common.sum() >= 3:
             assert row.cka == pytest.approx(_cka(Wa[common], Wb[common]), rel=1e-9)
+        union = (ra | rb).sum()
+        assert row.represented_value == pytest.approx(common.sum() / union, abs=1e-12)
 
 
 def test_uniform_data_gives_the_phase_transition(store: Store) -> None:
@@ -108,7 +114,7 @@ def test_uniform_data_gives_the_phase_transition(store: Store) -> None:
     assert set(phase["method"]) == {"toy", "deep L=2", "l1"}
     uniform = store.runs[store.runs[schema.ALPHA] == 0]
     models = phase[phase["method"] != "l1"]
-    assert len(models) == len(uniform) == 2 * 2 * 2  # widths × depths × seeds
+    assert len(models) == len(uniform) == 2 * 2 * 2 * 2  # widths × depths × γ × seeds
     expected = sorted(uniform[schema.FINAL_LOSS] / (4.0 / 3.0 * 4.0))  # E‖x‖² = (4/3) E, E = 4
     assert sorted(models["rel_error"]) == pytest.approx(expected, rel=1e-12)
     assert set(models["sparsity"]) == {0.75}
@@ -168,6 +174,7 @@ def test_depth_effect_divides_by_the_one_layer_model_of_the_same_width() -> None
 def test_report_section_and_verdict(store: Store) -> None:
     title, fragment, figures = report_section(store.path)
     assert "Aspect ratio" in title and fragment is not None and "What the runs show" in fragment
+    assert "Universality by regime" in fragment and "Katta's inequality per shape" in fragment
     assert [name for name, _, _ in figures] == [
         "aspect_loss",
         "aspect_implied_sparsity",
@@ -178,7 +185,9 @@ def test_report_section_and_verdict(store: Store) -> None:
     tables = load_tables(store.path)
     lines = verdict(tables["runs"], tables["pairs"], tables["phase"])
     assert any(line.startswith("Loss at N=144") for line in lines)
-    assert any("CKA" in line for line in lines)
+    assert any(line.startswith("Universality at N=144 (alpha=1, γ=1, weak superposition") for line in lines)
+    checks = [line for line in lines if line.startswith("Katta's check at N=144")]
+    assert len(checks) == 4 and all("Verdict: " in line for line in checks)  # per (data, γ)
     assert any(line.startswith("Compressed sensing, deep L=2") for line in lines)
     assert report_section(store.path / "missing")[1] is None
 
@@ -207,7 +216,7 @@ def test_cli_plan_bound_summary_and_figures(store: Store, tmp_path: Path) -> Non
 
 def test_cli_run_trains_analyses_and_resumes(tmp_path: Path) -> None:
     config = tmp_path / "tiny.toml"
-    small = {**TINY, "seeds": 0, "data": TINY["data"][1:]}  # uniform data only: 4 models
+    small = {**TINY, "seeds": 0, "gamma": -1.0, "data": TINY["data"][1:]}  # uniform data, γ = −1: 4 models
     config.write_text(dump_toml_table(small))
     out = tmp_path / "store"
     runner = CliRunner()

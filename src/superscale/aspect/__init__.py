@@ -1,6 +1,8 @@
 """Katta's aspect-ratio argument made testable (recipe §6): equal-parameter deep toy models of different
-width and depth, the features each layer represents, universality across seeds and shapes, and the
-compressed-sensing bound checked against L1 recovery and the toy models.
+width and depth, the features each layer represents, universality across seeds and shapes (calibrated
+against chance and a rotated copy, `superscale.aspect.calibrated`), the compressed-sensing bound checked
+against L1 recovery and the toy models, and Katta's inequality per shape with a computed verdict
+(`superscale.aspect.katta`).
 
 The models train as ordinary sweeps (architecture "deep", presets aspect-*); `superscale analyze` measures
 them (`superscale.aspect.study`). Importing this package registers the "deep" architecture with the
@@ -10,6 +12,7 @@ live in `superscale.aspect.figures` and `superscale.aspect.report` (they import 
 
 from __future__ import annotations
 
+from superscale.aspect.calibrated import CalibratedScores, calibrated_scores
 from superscale.aspect.compressed_sensing import (
     basis_pursuit,
     critical_width,
@@ -20,6 +23,7 @@ from superscale.aspect.compressed_sensing import (
     uniform_probs,
 )
 from superscale.aspect.deep import DeepToyModel, deep_forward, deep_param_count, hidden_states
+from superscale.aspect.katta import katta_lines, katta_table, score_summary, shape_bounds
 from superscale.aspect.planner import Shape, plan_shapes, width_for_budget
 from superscale.aspect.summary import (
     loss_flatness,
@@ -39,11 +43,13 @@ from superscale.aspect.universality import (
 )
 
 __all__ = [
+    "CalibratedScores",
     "DeepToyModel",
     "FeatureSimilarity",
     "LayerFeatures",
     "Shape",
     "basis_pursuit",
+    "calibrated_scores",
     "compare_features",
     "critical_width",
     "cs_min_width",
@@ -52,6 +58,8 @@ __all__ = [
     "feature_responses",
     "hidden_states",
     "implied_sparsity",
+    "katta_lines",
+    "katta_table",
     "l1_phase_transition",
     "l1_recovery",
     "layer_features",
@@ -60,6 +68,8 @@ __all__ = [
     "phase_summary",
     "plan_shapes",
     "procrustes_similarity",
+    "score_summary",
+    "shape_bounds",
     "sparsity_summary",
     "uniform_probs",
     "universality_summary",

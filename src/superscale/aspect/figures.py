@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
+from superscale.aspect.calibrated import MEASURES
 from superscale.aspect.compressed_sensing import critical_width, cs_min_width
 
 __all__ = [
@@ -124,37 +125,37 @@ def fig_features_per_layer(layers: pd.DataFrame) -> Figure:
     return fig
 
 
-def fig_universality(pairs: pd.DataFrame) -> Figure:
-    """Similarity of feature sets and geometry: pairs of seeds (same shape) vs pairs of shapes (same N)."""
-    metrics = [
-        ("jaccard", "Jaccard of represented sets"),
-        ("cka", "CKA of feature Gram"),
-        ("procrustes", "Procrustes similarity"),
-    ]
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
-    axes = fig.subplots(1, len(metrics))
-    cases = [(kind, layer) for layer in ("first", "last") for kind in ("seed", "shape")]
-    cross_seed = pairs[~pairs["same_seed"]]  # both kinds across seeds, so only the shape differs in kind
-    for ax, (column, title) in zip(axes, metrics, strict=True):
-        values = [
-            cross_seed.loc[(cross_seed["kind"] == kind) & (cross_seed["layer"] == layer), column]
-            .dropna()
-            .to_numpy()
-            for kind, layer in cases
-        ]
-        means = [float(np.mean(v)) if v.size else math.nan for v in values]
-        stds = [float(np.std(v)) if v.size else 0.0 for v in values]
-        colors = ["tab:blue" if kind == "seed" else "tab:orange" for kind, _ in cases]
-        ax.bar(range(len(cases)), means, yerr=stds, color=colors, capsize=3)
-        ax.set_xticks(range(len(cases)), [f"{k}\n{layer}" for k, layer in cases], fontsize=8)
-        ax.set_ylim(0, 1.05)
-        ax.set_title(title, fontsize=9)
-        if column == "cka" and "cka_random" in cross_seed:
-            ax.axhline(
-                float(cross_seed["cka_random"].mean()), color="0.3", ls=":", lw=1, label="random arrangement"
+def fig_universality(scores: pd.DataFrame, layer: str = "last") -> Figure:
+    """Calibrated universality (0 = chance, 1 = identical up to rotation) at `layer`: one panel per measure,
+    bars per (regime, data) across seeds (same shape) and across shapes (equal N), ± standard error
+    (`superscale.aspect.katta.score_summary`)."""
+    at = scores[scores["layer"] == layer]
+    arms = sorted({(r, d) for r, d in zip(at["regime"], at["data"], strict=True)})
+    fig = Figure(figsize=(11, 3.8), layout="constrained")
+    axes = fig.subplots(1, len(MEASURES), sharey=True)
+    width = 0.38
+    for ax, measure in zip(axes, MEASURES, strict=True):
+        for offset, (kind, color) in enumerate((("seed", "tab:blue"), ("shape", "tab:orange"))):
+            rows = at[at["kind"] == kind].set_index(["regime", "data"])
+            means = [
+                float(rows.loc[arm, f"{measure}_mean"]) if arm in rows.index else math.nan for arm in arms
+            ]
+            errs = [float(rows.loc[arm, f"{measure}_se"]) if arm in rows.index else 0.0 for arm in arms]
+            ax.bar(
+                np.arange(len(arms)) + (offset - 0.5) * width,
+                means,
+                width,
+                yerr=np.nan_to_num(errs),
+                color=color,
+                capsize=3,
+                label=f"across {kind}s",
             )
-            ax.legend(fontsize=7)
-    axes[0].set_ylabel("similarity (mean ± std over pairs)")
+        ax.axhline(0, color="0.3", lw=1)
+        ax.axhline(1, color="0.3", ls=":", lw=1)
+        ax.set_xticks(range(len(arms)), [f"{r}\n{d}" for r, d in arms], fontsize=7)
+        ax.set_title(f"{measure} ({layer} layer)", fontsize=9)
+    axes[0].set_ylabel("calibrated score (value − null)/(ceiling − null)")
+    axes[0].legend(fontsize=7)
     return fig
 
 

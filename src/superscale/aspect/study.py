@@ -10,7 +10,10 @@ reads the equal-parameter families and writes four tables into the store (names 
                            or "width_baseline" (the one-layer model at a deeper member's width)
     aspect_layers.parquet  one row per (model, layer): represented features, superposition, implied S
     aspect_pairs.parquet   one row per (pair of family members, layer "first"/"last"): Jaccard, CKA,
-                           Procrustes; kind "seed" (same shape) or "shape"
+                           Procrustes, and the calibrated scores of superscale.aspect.calibrated
+                           (<measure>_{value,null,ceiling,score}); kind "seed" (same shape) or "shape"
+
+Every row carries its regime: "strong" (γ < 0), "weak" (γ > 0) or "none" (γ = 0) superposition.
     phase_transition.parquet  uniform data (power law with α = 0): relative error per (method, S, m,
                            seed), method "toy" (L = 1) or "deep L=…", and L1 recovery at the same (S, m)
 
@@ -30,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from superscale import schema
+from superscale.aspect.calibrated import calibrated_scores
 from superscale.aspect.compressed_sensing import cs_min_width, implied_sparsity, l1_phase_transition
 from superscale.aspect.deep import deep_param_count
 from superscale.aspect.universality import compare_features, feature_responses, layer_features
@@ -42,6 +46,7 @@ __all__ = [
     "families",
     "needs_aspect",
     "phase_rows",
+    "regime",
 ]
 
 log = logging.getLogger(__name__)
@@ -76,6 +81,11 @@ def families(
         if len(members) > 1:
             out[budget] = members
     return out
+
+
+def regime(gamma: float) -> str:
+    """The superposition regime the signed decay selects (docs/recipe.md §1.5): strong below 0, weak above."""
+    return "strong" if gamma < 0 else "weak" if gamma > 0 else "none"
 
 
 def _data_label(alpha: float, density: float, n: int) -> tuple[str, float, float]:
@@ -119,7 +129,7 @@ def _model_rows(
         params = store.params(run_id)
         per_run = feature_responses(params, residual)
         per_layer = layer_features(per_run, THRESHOLD)
-        responses[run_id] = (per_run, per_layer)
+        responses[run_id] = (per_run, per_layer, store.feature_probs(run_id))
         curve = by_run.get(run_id)
         rows.append(
             {
@@ -132,6 +142,7 @@ def _model_rows(
                 "alpha": alpha,
                 "data_sparsity": sparsity,
                 "gamma": float(run[schema.GAMMA]),
+                "regime": regime(float(run[schema.GAMMA])),
                 "seed": int(run[schema.SEED]),
                 "final_loss": float(run[schema.FINAL_LOSS]),
                 "final_loss_std": float(run[schema.FINAL_LOSS_STD]),
@@ -156,14 +167,18 @@ def _pairs(family_runs: pd.DataFrame, responses: dict[str, Any]) -> pd.DataFrame
         for a, b in itertools.combinations(group.to_dict("records"), 2):
             same_shape = a["n_layers"] == b["n_layers"] and a["m"] == b["m"]
             for which, pick in (("first", 0), ("last", -1)):
-                responses_a, layers_a = responses[a["run"]]
-                responses_b, layers_b = responses[b["run"]]
-                sim = compare_features(
+                responses_a, layers_a, probs = responses[a["run"]]
+                responses_b, layers_b, _ = responses[b["run"]]
+                args = (
                     responses_a[pick],
                     layers_a[pick].represented,
                     responses_b[pick],
                     layers_b[pick].represented,
                 )
+                sim = compare_features(*args)
+                calibrated = calibrated_scores(*args, probs=probs).row()
+                calibrated.pop("n_common")  # the same count as compare_features'
+
                 rows.append(
                     {
                         "params_budget": budget,
@@ -171,13 +186,17 @@ def _pairs(family_runs: pd.DataFrame, responses: dict[str, Any]) -> pd.DataFrame
                         "run_b": b["run"],
                         "data": a["data"],
                         "gamma": a["gamma"],
+                        "regime": a["regime"],
                         "layer": which,
                         "shape_a": f"L={a['n_layers']},m={a['m']}",
                         "shape_b": f"L={b['n_layers']},m={b['m']}",
                         "same_shape": same_shape,
                         "same_seed": a["seed"] == b["seed"],
+                        "seed_a": a["seed"],
+                        "seed_b": b["seed"],
                         "kind": "seed" if same_shape else "shape",
                         **asdict(sim),
+                        **calibrated,
                     }
                 )
     return pd.DataFrame(rows)
@@ -259,6 +278,7 @@ def analyze_aspect(store: Store, force: bool = False) -> bool:
             "m": row["m"],
             "data": row["data"],
             "gamma": row["gamma"],
+            "regime": row["regime"],
             "seed": row["seed"],
             "n_represented": lf.n_represented,
             "fraction_represented": lf.n_represented / row["n"],

@@ -1,8 +1,10 @@
 """Numbers that answer the study's questions, computed from its tables, and a verdict written from them.
 
 The verdict is text generated from measured values (never typed by hand), so it says what *these* runs
-show: whether loss is flat in the aspect ratio at fixed N relative to the seed noise, whether features are
-as alike across shapes as across seeds, and how the sparsity the models imply compares with the data's.
+show: whether loss is flat in the aspect ratio at fixed N relative to the seed noise, how alike features
+are across shapes and across seeds (calibrated scores, superscale.aspect.calibrated), how the sparsity the
+models imply compares with the data's, and which of Katta's two statements the numbers reject
+(superscale.aspect.katta).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from superscale.aspect.calibrated import MEASURES
 from superscale.aspect.compressed_sensing import critical_width
+from superscale.aspect.katta import FLAT_LIMIT, katta_lines, katta_table, score_summary, shape_bounds
 
 __all__ = [
     "depth_effect",
@@ -69,12 +73,9 @@ def loss_flatness(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def universality_summary(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std of each similarity over pairs of different seeds, split by kind (seed/shape) and layer."""
-    cross = pairs[~pairs["same_seed"]]
-    columns = ["jaccard", "cka", "procrustes", "matched_cos", "cka_random"]
-    stats = cross.groupby(["data", "gamma", "layer", "kind"])[columns].agg(["mean", "std"])
-    stats.columns = [f"{a}_{b}" for a, b in stats.columns]
-    return stats.reset_index()
+    """Calibrated scores over pairs of different seeds: mean, std and standard error per (N, data, γ, regime,
+    layer, kind) (`superscale.aspect.katta.score_summary`)."""
+    return score_summary(pairs)
 
 
 def sparsity_summary(runs: pd.DataFrame) -> pd.DataFrame:
@@ -113,7 +114,7 @@ def _fmt(x: float, digits: int = 3) -> str:
 
 
 def _loss_line(row: pd.Series) -> str:
-    if row["spread_over_noise"] <= 3.0:
+    if row["spread_over_noise"] <= FLAT_LIMIT:
         reading = "flat within seed noise, as Kaplan found for transformers"
     elif row["slope_lnL_lnm"] < 0:
         reading = "set by width: the wider (shallower) shapes are better"
@@ -128,14 +129,17 @@ def _loss_line(row: pd.Series) -> str:
     )
 
 
-def _universality_line(data: str, gamma: float, layer: str, seed: pd.Series, shape: pd.Series) -> str:
-    def pair(column: str) -> str:
-        return f"{_fmt(shape[column + '_mean'])} across shapes vs {_fmt(seed[column + '_mean'])} across seeds"
+def _universality_line(key: tuple, layer: str, seed: pd.Series | None, shape: pd.Series) -> str:
+    def pair(measure: str) -> str:
+        text = f"{_fmt(shape[measure + '_mean'], 2)} ± {_fmt(shape[measure + '_se'], 1)} across shapes"
+        if seed is not None:
+            text += f" vs {_fmt(seed[measure + '_mean'], 2)} ± {_fmt(seed[measure + '_se'], 1)} across seeds"
+        return f"{measure} {text}"
 
     return (
-        f"Universality ({data}, γ={gamma:g}, {layer} layer): CKA {pair('cka')} "
-        f"(random arrangement: {_fmt(seed['cka_random_mean'])}); Jaccard {pair('jaccard')}; "
-        f"Procrustes {pair('procrustes')}."
+        f"Universality at N={key[0]} ({key[1]}, γ={key[2]:g}, {shape['regime']} superposition, {layer} "
+        f"layer; 0 = chance, 1 = identical up to rotation; ± standard error over {int(shape['n_seeds'])} "
+        f"seeds): {'; '.join(pair(m) for m in MEASURES)}."
     )
 
 
@@ -166,11 +170,12 @@ def verdict(
             f"Depth at equal width (N={key[0]}, {key[1]}, γ={key[2]:g}), loss of the deep shape over the "
             f"one-layer model of the same m: {ratios} (< 1: the hidden layers help)."
         )
-    uni = universality_summary(pairs)
-    for (data, gamma, layer), group in uni.groupby(["data", "gamma", "layer"], sort=True):
+    uni = universality_summary(pairs) if len(pairs) else pd.DataFrame()
+    for (*key, layer), group in uni.groupby([*GROUP, "layer"], sort=True) if len(uni) else []:
         by_kind = group.set_index("kind")
-        if {"seed", "shape"} <= set(by_kind.index):
-            lines.append(_universality_line(data, gamma, layer, by_kind.loc["seed"], by_kind.loc["shape"]))
+        if "shape" in by_kind.index:
+            seed = by_kind.loc["seed"] if "seed" in by_kind.index else None
+            lines.append(_universality_line(tuple(key), layer, seed, by_kind.loc["shape"]))
     for key, group in sparsity_summary(runs).groupby(GROUP, sort=True):
         wide, narrow = group.loc[group["m"].idxmax()], group.loc[group["m"].idxmin()]
         lines.append(_sparsity_line(key, wide, narrow))  # type: ignore[arg-type]
@@ -182,4 +187,4 @@ def verdict(
                 for _, r in group.iterrows()
             )
             lines.append(f"Compressed sensing, {method} (relative error ≤ {tol:g}): {ratios}.")
-    return lines
+    return lines + katta_lines(katta_table(loss_flatness(runs), shape_bounds(runs), uni))
