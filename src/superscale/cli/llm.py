@@ -83,8 +83,20 @@ def geometry_cmd(
         help=f"Append row-norm histograms here (the report reads DIR/{schema.LLM_HISTOGRAM_FILE}.parquet).",
     ),
     tensor: str | None = typer.Option(None, help="Read this tensor instead of the detected unembedding."),
-    method: str = typer.Option("auto", help="exact | sampled | auto (exact on GPU or when affordable)."),
-    pairs: int = typer.Option(1_000_000, help="Pairs drawn by the sampled estimator."),
+    revision: str | None = typer.Option(
+        None, help="Hub branch, tag or commit (e.g. Pythia's step1000); part of the label."
+    ),
+    method: str = typer.Option(
+        "auto",
+        help="Pairs for ⟨|cos|⟩ and max|cos|: exact | sampled | auto (exact when a measured rate "
+        "predicts ≤ 60 s). ⟨cos²⟩ is always exact (Gram identity).",
+    ),
+    pairs: int | None = typer.Option(
+        None, help="Pairs drawn by the sampled estimator (default: 10⁶, fewer for m > 2048)."
+    ),
+    center: bool = typer.Option(
+        True, help="Also measure ⟨cos²⟩ of the rows minus their mean row (the verdict uses it)."
+    ),
     seed: int = typer.Option(0, help="Seed of the sampled estimator."),
     block_size: int = typer.Option(8192, help="Rows per block of the exact GEMM."),
     device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when present)."),
@@ -108,7 +120,9 @@ def geometry_cmd(
     method_arg = cast(Method, method)  # validated by the library (ValueError names it)
     rows, hists = [], []
     for source in sources:
-        emb = load_unembedding(source, tensor=tensor, drop_padded=drop_padded, vocab_size=vocab_size)
+        emb = load_unembedding(
+            source, tensor=tensor, drop_padded=drop_padded, vocab_size=vocab_size, revision=revision
+        )
         console.print(
             f"{emb.model}: {emb.tensor} {emb.n_rows}×{emb.m} {str(emb.W.dtype).removeprefix('torch.')}, "
             f"tied={emb.tied}, padded rows={'?' if emb.padded_rows is None else emb.padded_rows} "
@@ -116,21 +130,29 @@ def geometry_cmd(
             highlight=False,
             soft_wrap=True,
         )
-        rows.append(
-            measure_geometry(
-                emb,
-                method=method_arg,
-                n_pairs=pairs,
-                seed=seed,
-                block_size=block_size,
-                device=device,
-            )
+        row = measure_geometry(
+            emb,
+            method=method_arg,
+            n_pairs=pairs,
+            seed=seed,
+            block_size=block_size,
+            device=device,
+            center=center,
+        )
+        rows.append(row)
+        centred = f", {row['cos2_times_m_centered']:.4g} centred" if center else ""
+        console.print(
+            f"  {row['method_reason']}\n  ⟨cos²⟩·m = {row['cos2_times_m']:.4g} raw{centred} (exact, Gram "
+            f"identity); duplicate rows: {row['duplicate_rows']}\n  verdict, {row['verdict']}",
+            highlight=False,
+            soft_wrap=True,
         )
         hists.append(norm_histogram_frame(emb, bins=bins))
         del emb
     frame = geometry_frame(rows)
-    cols = ["model", "n_rows", "m", "mean_norm", "phi_half", "phi_one", "mean_abs_cos", "mean_cos2", "inv_m",
-            "welch_kappa2", "method", "seconds"]  # fmt: skip
+    cols = ["model", "n_rows", "m", "mean_norm", "phi_half", "phi_one", "mean_abs_cos", "mean_cos2",
+            "cos2_times_m", "cos2_times_m_centered", "duplicate_rows", "welch_kappa2", "method",
+            "seconds"]  # fmt: skip
     _print_frame(frame, "LM-head geometry", cols)
     if out is not None:
         append_rows(frame, out, GEOMETRY_KEY)
