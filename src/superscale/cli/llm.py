@@ -167,8 +167,11 @@ def geometry_cmd(
 @llm_app.command("eval")
 @user_errors
 def eval_cmd(
-    model: str = typer.Argument(..., help="Local model dir, catalogue name or hub id (transformers)."),
+    model: str = typer.Argument(
+        ..., help="Local model dir or .gguf file, catalogue name or hub id (transformers)."
+    ),
     text: Path = typer.Option(..., help="Local text file to evaluate on."),
+    revision: str | None = typer.Option(None, help="Hub branch, tag or commit; part of the label."),
     dataset: str | None = typer.Option(None, help="Dataset label for the loss table (default: file stem)."),
     dtype: str = typer.Option("bfloat16", help="bfloat16 | float32 | float16."),
     quantization: str = typer.Option("none", help="none | 8bit | 4bit (needs bitsandbytes)."),
@@ -187,20 +190,20 @@ def eval_cmd(
     ),
 ) -> None:
     """Per-token cross-entropy with the paper's protocol (docs/recipe.md §5.4)."""
-    from superscale.llm.evaluate import Segmentation, evaluate_file
+    from superscale.llm.evaluate import EVAL_KEY, Segmentation, evaluate_file
     from superscale.llm.tables import append_rows
 
     row = evaluate_file(
         model, text, dataset=dataset, dtype=dtype, quantization=quantization, max_length=max_length,
         batch_size=batch_size, max_samples=max_samples, min_words=min_words, mode=cast(Segmentation, segment),
-        device=device,
+        device=device, revision=revision,
     )  # fmt: skip
     cols = ["model", "m", "dataset", "loss", "perplexity", "loss_per_predicted_token", "n_label_tokens"]
     import pandas as pd
 
     _print_frame(pd.DataFrame([row]), "loss (nats/token)", cols)
     if out is not None:
-        append_rows(pd.DataFrame([row]), out, ["family", "model", "dataset"])
+        append_rows(pd.DataFrame([row]), out, EVAL_KEY)
         console.print(f"appended to {out}")
 
 
