@@ -1,7 +1,7 @@
 """Read one tensor of a checkpoint (the unembedding) without loading the rest of the model.
 
-Safetensors files are memory-mapped and sliced lazily (`safe_open(...).get_slice`), so a 70B checkpoint
-costs one tensor's memory; PyTorch `.bin` files are opened with `torch.load(mmap=True)` so only the pages
+Safetensors files are read with plain seeks (`safetensors_header`: the header, then one tensor's rows), so a
+70B checkpoint costs one tensor's memory and a single file larger than RAM reads like any other; PyTorch `.bin` files are opened with `torch.load(mmap=True)` so only the pages
 of the wanted tensor are touched. Sharded checkpoints are read through their index JSON and only the
 shard holding the tensor is opened (or downloaded, for a hub id: see `hub.py`).
 """
@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+
+from superscale.llm.safetensors_header import header_shapes, read_rows
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def safetensors_shapes(path: Path) -> dict[str, Shape]:
     """Names and shapes from a safetensors header (the data is not read)."""
-    with safe_open(str(path), framework="pt") as handle:
-        return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+    return header_shapes(path)
 
 
 def _load_bin(path: Path) -> dict[str, torch.Tensor]:
@@ -193,11 +193,7 @@ def read_tensor(checkpoint: Checkpoint, name: str, n_rows: int | None = None) ->
     if not path.is_file():
         raise FileNotFoundError(f"{checkpoint.files[name]!r}, which holds {name!r}, is missing at {path}")
     if path.suffix == ".safetensors":
-        with safe_open(str(path), framework="pt") as handle:
-            lazy = handle.get_slice(name)
-            rows = lazy.get_shape()[0]
-            stop = rows if n_rows is None else min(n_rows, rows)
-            return lazy[:stop].contiguous()  # only these rows are read from the mapped file
+        return read_rows(path, name, n_rows)  # only these rows' bytes are read
     state = _load_bin(path)
     if name not in state:
         raise ValueError(f"tensor {name!r} is not in {path.name}, although the index says so")
