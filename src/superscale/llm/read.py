@@ -1,9 +1,11 @@
 """Read one tensor of a checkpoint (the unembedding) without loading the rest of the model.
 
-Safetensors files are read with plain seeks (`safetensors_header`: the header, then one tensor's rows), so a
-70B checkpoint costs one tensor's memory and a single file larger than RAM reads like any other; PyTorch `.bin` files are opened with `torch.load(mmap=True)` so only the pages
-of the wanted tensor are touched. Sharded checkpoints are read through their index JSON and only the
-shard holding the tensor is opened (or downloaded, for a hub id: see `hub.py`).
+Safetensors files are read with plain seeks (`safetensors_header`: the header, then one tensor's rows), so
+a 70B checkpoint costs one tensor's memory and a single file larger than RAM reads like any other; PyTorch
+`.bin` files are opened with `torch.load(mmap=True)` so only the pages of the wanted tensor are touched;
+GGUF files through the `gguf` package (`gguf_file`), dequantising only that tensor. Sharded checkpoints
+are read through their index JSON and only the shard holding the tensor is opened (or downloaded, for a
+hub id: see `hub.py`).
 """
 
 from __future__ import annotations
