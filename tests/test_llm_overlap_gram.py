@@ -53,12 +53,12 @@ def test_a_shared_mean_row_is_reported_raw_and_centred() -> None:
     gen = torch.Generator().manual_seed(2)
     n, m = 2000, 32
     W = torch.randn(n, m, generator=gen, dtype=torch.float64) + 3.0 * torch.ones(m, dtype=torch.float64)
-    W[-3:] = W[:3]  # three duplicate rows
+    W[-3:] = W[:3]  # three rows repeated: six rows equal another row
     row = measure_geometry(_emb(W), method="exact", device=CPU)
     assert row["cos2_times_m"] == pytest.approx(_pairs_cos2(W) * m, rel=1e-10)
     assert row["cos2_times_m_centered"] == pytest.approx(_pairs_cos2(W - W.mean(dim=0)) * m, rel=1e-10)
     assert row["cos2_times_m"] > 20 and 0.9 < row["cos2_times_m_centered"] < 1.2
-    assert row["duplicate_rows"] == 3 and row["max_abs_cos"] == pytest.approx(1.0)
+    assert row["duplicate_rows"] == 6 and row["max_abs_cos"] == pytest.approx(1.0)
     assert row["verdict"].startswith("centred rows: ⟨cos²⟩ = ")
     assert "within 2× of random directions" in row["verdict"]
     raw_only = measure_geometry(_emb(W), method="exact", device=CPU, center=False)
@@ -73,4 +73,4 @@ def test_verdict_and_duplicates_on_frozen_inputs() -> None:
         "raw rows: ⟨cos²⟩ = 0.3/m, below random directions (1/m) by more than 2×"
     )
     W = torch.tensor([[1.0, 0], [0, 1], [1, 0], [1, 0], [0, 2]])
-    assert duplicate_rows(W) == 2
+    assert duplicate_rows(W) == 3  # the three copies of [1, 0]

@@ -304,3 +304,46 @@ def freq_cmd(
         curve = fq.rank_frequency_frame(counts, tokenizer, dataset, n_points=points)
         replace_groups(curve, out, ["tokenizer", "dataset"])
         console.print(f"wrote {out}")
+
+
+@llm_app.command("trajectory")
+@user_errors
+def trajectory_cmd(
+    sources: list[str] = typer.Argument(
+        ..., help="Checkpoint directories named by step (step1000, checkpoint-500), or one hub id."
+    ),
+    revision: list[str] | None = typer.Option(
+        None, "--revision", help="Revisions of the one hub id, repeated: --revision step1000 --revision …"
+    ),
+    method: str = typer.Option("auto", help="Pairs for ⟨|cos|⟩: exact | sampled | auto (as `geometry`)."),
+    pairs: int | None = typer.Option(None, help="Pairs drawn by the sampled estimator."),
+    seed: int = typer.Option(0, help="Seed of the sampled estimator."),
+    device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when present)."),
+    out: Path | None = typer.Option(None, help="Write the trajectory table here (.parquet or .csv)."),
+    plot: Path | None = typer.Option(
+        None, help="Draw ⟨cos²⟩·m, φ and norms against step here (.png/.pdf/.svg)."
+    ),
+) -> None:
+    """LM-head geometry along a training run: ⟨cos²⟩·m, φ and row norms against training step."""
+    from superscale.llm.geometry import Method, measure_geometry
+    from superscale.llm.source import load_unembedding
+    from superscale.llm.tables import write_table
+    from superscale.llm.trajectory import plot_trajectory, series, trajectory_frame
+
+    rows = []
+    for source, rev in series(sources, revision):
+        emb = load_unembedding(source, revision=rev)
+        rows.append(
+            measure_geometry(emb, method=cast(Method, method), n_pairs=pairs, seed=seed, device=device)
+        )
+        console.print(f"{emb.model}: step {emb.step}, {rows[-1]['method_reason']}", highlight=False)
+        del emb
+    frame = trajectory_frame(rows)
+    cols = ["step", "model", "cos2_times_m", "cos2_times_m_centered", "phi_half", "phi_one", "mean_norm"]
+    _print_frame(frame, "LM-head geometry over training", cols)
+    if out is not None:
+        write_table(frame, out)
+        console.print(f"wrote {out}")
+    if plot is not None:
+        plot_trajectory(frame, plot)
+        console.print(f"wrote {plot}")

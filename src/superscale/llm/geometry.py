@@ -159,8 +159,10 @@ def measure_geometry(
 
 
 def duplicate_rows(W: torch.Tensor) -> int:
-    """Rows equal to an earlier row: each has |cos| = 1 with its twin, so max |cos| = 1 then says nothing."""
-    return int(W.shape[0] - torch.unique(W, dim=0).shape[0])
+    """Rows equal to at least one other row (SmolLM2-135M: 15, in 4 groups): each pair of them has |cos| = 1,
+    so max |cos| = 1 then says nothing about the rest of the head."""
+    _, counts = torch.unique(W, dim=0, return_counts=True)
+    return int(counts[counts > 1].sum())
 
 
 def verdict_vs_inv_m(cos2_times_m: float, cos2_times_m_centered: float) -> str:
