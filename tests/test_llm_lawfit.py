@@ -1,4 +1,4 @@
-"""`superscale fit law`: planted Chinchilla and width laws are recovered; --exclude drops a corrupted point."""
+"""`superscale fit law`: planted Chinchilla and width laws are recovered; --exclude drops a broken point."""
 
 from __future__ import annotations
 

@@ -71,7 +71,7 @@ def test_a_checkpoint_without_a_step_is_one_red_line(tmp_path: Path) -> None:
 
 
 def test_revisions_of_one_hub_id_come_from_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Pythia-style branches step100 / step200 in the Hugging Face cache layout: each revision its own head."""
+    """Pythia-style branches step100, step200 in the Hugging Face cache layout: each revision its own head."""
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("network access attempted")
