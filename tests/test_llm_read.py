@@ -109,7 +109,7 @@ def test_missing_paths_and_directories_without_weights(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         load_unembedding(tmp_path / "nope.safetensors")
     write_vocab(tmp_path / "empty")
-    with pytest.raises(FileNotFoundError, match=r"no \.safetensors or \.bin"):
+    with pytest.raises(FileNotFoundError, match=r"no \.safetensors, \.bin or \.gguf"):
         load_unembedding(tmp_path / "empty")
 
 
