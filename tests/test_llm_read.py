@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors import safe_open
 
 from superscale.llm import read as read_module
 from superscale.llm.read import open_local_checkpoint, read_tensor
+from superscale.llm.safetensors_header import read_rows
 from superscale.llm.source import load_unembedding
 from tests.fixtures.tiny_llm import VOCAB, VOCAB_ROWS, build_tiny, write_vocab
 
@@ -69,30 +69,16 @@ def test_read_tensor_slices_only_the_requested_tensor(
 ) -> None:
     folder, head = build_tiny("qwen", tmp_path / "q", tied=False)
     checkpoint = open_local_checkpoint(folder)
-    sliced: list[str] = []
+    sliced: list[tuple[str, int | None]] = []
 
-    class Spy:
-        def __init__(self, path: str, framework: str) -> None:
-            self.inner = safe_open(path, framework=framework)
+    def spy(path: Path, name: str, n_rows: int | None = None) -> torch.Tensor:
+        sliced.append((name, n_rows))
+        return read_rows(path, name, n_rows)
 
-        def __enter__(self) -> Spy:
-            self.handle = self.inner.__enter__()
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            self.inner.__exit__(*exc)
-
-        def get_slice(self, name: str):
-            sliced.append(name)
-            return self.handle.get_slice(name)
-
-        def get_tensor(self, name: str) -> torch.Tensor:
-            raise AssertionError(f"whole-tensor read of {name}")
-
-    monkeypatch.setattr(read_module, "safe_open", Spy)
+    monkeypatch.setattr(read_module, "read_rows", spy)
     assert torch.equal(read_tensor(checkpoint, "lm_head.weight"), head)
     assert torch.equal(read_tensor(checkpoint, "lm_head.weight", n_rows=10), head[:10])
-    assert sliced == ["lm_head.weight", "lm_head.weight"]
+    assert sliced == [("lm_head.weight", None), ("lm_head.weight", 10)]
 
 
 def test_padded_rows_are_reported_and_can_be_dropped(tmp_path: Path) -> None:
@@ -123,7 +109,7 @@ def test_missing_paths_and_directories_without_weights(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         load_unembedding(tmp_path / "nope.safetensors")
     write_vocab(tmp_path / "empty")
-    with pytest.raises(FileNotFoundError, match=r"no \.safetensors or \.bin"):
+    with pytest.raises(FileNotFoundError, match=r"no \.safetensors, \.bin or \.gguf"):
         load_unembedding(tmp_path / "empty")
 
 

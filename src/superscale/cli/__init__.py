@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from superscale.cli import analysis, aspect, llm, report, reproduce, sweep, variants
+from superscale.cli import analysis, aspect, fit, llm, report, reproduce, sweep, variants
 
 app = typer.Typer(
     name="superscale",
@@ -18,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (reproduce, sweep, analysis, report, llm, aspect, variants):
+for _module in (reproduce, sweep, analysis, report, llm, aspect, variants, fit):
     _module.register(app)
 
 

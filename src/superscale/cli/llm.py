@@ -83,8 +83,20 @@ def geometry_cmd(
         help=f"Append row-norm histograms here (the report reads DIR/{schema.LLM_HISTOGRAM_FILE}.parquet).",
     ),
     tensor: str | None = typer.Option(None, help="Read this tensor instead of the detected unembedding."),
-    method: str = typer.Option("auto", help="exact | sampled | auto (exact on GPU or when affordable)."),
-    pairs: int = typer.Option(1_000_000, help="Pairs drawn by the sampled estimator."),
+    revision: str | None = typer.Option(
+        None, help="Hub branch, tag or commit (e.g. Pythia's step1000); part of the label."
+    ),
+    method: str = typer.Option(
+        "auto",
+        help="Pairs for ⟨|cos|⟩ and max|cos|: exact | sampled | auto (exact when a measured rate "
+        "predicts ≤ 60 s). ⟨cos²⟩ is always exact (Gram identity).",
+    ),
+    pairs: int | None = typer.Option(
+        None, help="Pairs drawn by the sampled estimator (default: 10⁶, fewer for m > 2048)."
+    ),
+    center: bool = typer.Option(
+        True, help="Also measure ⟨cos²⟩ of the rows minus their mean row (the verdict uses it)."
+    ),
     seed: int = typer.Option(0, help="Seed of the sampled estimator."),
     block_size: int = typer.Option(8192, help="Rows per block of the exact GEMM."),
     device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when present)."),
@@ -108,7 +120,9 @@ def geometry_cmd(
     method_arg = cast(Method, method)  # validated by the library (ValueError names it)
     rows, hists = [], []
     for source in sources:
-        emb = load_unembedding(source, tensor=tensor, drop_padded=drop_padded, vocab_size=vocab_size)
+        emb = load_unembedding(
+            source, tensor=tensor, drop_padded=drop_padded, vocab_size=vocab_size, revision=revision
+        )
         console.print(
             f"{emb.model}: {emb.tensor} {emb.n_rows}×{emb.m} {str(emb.W.dtype).removeprefix('torch.')}, "
             f"tied={emb.tied}, padded rows={'?' if emb.padded_rows is None else emb.padded_rows} "
@@ -116,21 +130,29 @@ def geometry_cmd(
             highlight=False,
             soft_wrap=True,
         )
-        rows.append(
-            measure_geometry(
-                emb,
-                method=method_arg,
-                n_pairs=pairs,
-                seed=seed,
-                block_size=block_size,
-                device=device,
-            )
+        row = measure_geometry(
+            emb,
+            method=method_arg,
+            n_pairs=pairs,
+            seed=seed,
+            block_size=block_size,
+            device=device,
+            center=center,
+        )
+        rows.append(row)
+        centred = f", {row['cos2_times_m_centered']:.4g} centred" if center else ""
+        console.print(
+            f"  {row['method_reason']}\n  ⟨cos²⟩·m = {row['cos2_times_m']:.4g} raw{centred} (exact, Gram "
+            f"identity); duplicate rows: {row['duplicate_rows']}\n  verdict, {row['verdict']}",
+            highlight=False,
+            soft_wrap=True,
         )
         hists.append(norm_histogram_frame(emb, bins=bins))
         del emb
     frame = geometry_frame(rows)
-    cols = ["model", "n_rows", "m", "mean_norm", "phi_half", "phi_one", "mean_abs_cos", "mean_cos2", "inv_m",
-            "welch_kappa2", "method", "seconds"]  # fmt: skip
+    cols = ["model", "n_rows", "m", "mean_norm", "phi_half", "phi_one", "mean_abs_cos", "mean_cos2",
+            "cos2_times_m", "cos2_times_m_centered", "duplicate_rows", "welch_kappa2", "method",
+            "seconds"]  # fmt: skip
     _print_frame(frame, "LM-head geometry", cols)
     if out is not None:
         append_rows(frame, out, GEOMETRY_KEY)
@@ -145,8 +167,11 @@ def geometry_cmd(
 @llm_app.command("eval")
 @user_errors
 def eval_cmd(
-    model: str = typer.Argument(..., help="Local model dir, catalogue name or hub id (transformers)."),
+    model: str = typer.Argument(
+        ..., help="Local model dir or .gguf file, catalogue name or hub id (transformers)."
+    ),
     text: Path = typer.Option(..., help="Local text file to evaluate on."),
+    revision: str | None = typer.Option(None, help="Hub branch, tag or commit; part of the label."),
     dataset: str | None = typer.Option(None, help="Dataset label for the loss table (default: file stem)."),
     dtype: str = typer.Option("bfloat16", help="bfloat16 | float32 | float16."),
     quantization: str = typer.Option("none", help="none | 8bit | 4bit (needs bitsandbytes)."),
@@ -165,20 +190,20 @@ def eval_cmd(
     ),
 ) -> None:
     """Per-token cross-entropy with the paper's protocol (docs/recipe.md §5.4)."""
-    from superscale.llm.evaluate import Segmentation, evaluate_file
+    from superscale.llm.evaluate import EVAL_KEY, Segmentation, evaluate_file
     from superscale.llm.tables import append_rows
 
     row = evaluate_file(
         model, text, dataset=dataset, dtype=dtype, quantization=quantization, max_length=max_length,
         batch_size=batch_size, max_samples=max_samples, min_words=min_words, mode=cast(Segmentation, segment),
-        device=device,
+        device=device, revision=revision,
     )  # fmt: skip
     cols = ["model", "m", "dataset", "loss", "perplexity", "loss_per_predicted_token", "n_label_tokens"]
     import pandas as pd
 
     _print_frame(pd.DataFrame([row]), "loss (nats/token)", cols)
     if out is not None:
-        append_rows(pd.DataFrame([row]), out, ["family", "model", "dataset"])
+        append_rows(pd.DataFrame([row]), out, EVAL_KEY)
         console.print(f"appended to {out}")
 
 
@@ -279,3 +304,46 @@ def freq_cmd(
         curve = fq.rank_frequency_frame(counts, tokenizer, dataset, n_points=points)
         replace_groups(curve, out, ["tokenizer", "dataset"])
         console.print(f"wrote {out}")
+
+
+@llm_app.command("trajectory")
+@user_errors
+def trajectory_cmd(
+    sources: list[str] = typer.Argument(
+        ..., help="Checkpoint directories named by step (step1000, checkpoint-500), or one hub id."
+    ),
+    revision: list[str] | None = typer.Option(
+        None, "--revision", help="Revisions of the one hub id, repeated: --revision step1000 --revision …"
+    ),
+    method: str = typer.Option("auto", help="Pairs for ⟨|cos|⟩: exact | sampled | auto (as `geometry`)."),
+    pairs: int | None = typer.Option(None, help="Pairs drawn by the sampled estimator."),
+    seed: int = typer.Option(0, help="Seed of the sampled estimator."),
+    device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when present)."),
+    out: Path | None = typer.Option(None, help="Write the trajectory table here (.parquet or .csv)."),
+    plot: Path | None = typer.Option(
+        None, help="Draw ⟨cos²⟩·m, φ and norms against step here (.png/.pdf/.svg)."
+    ),
+) -> None:
+    """LM-head geometry along a training run: ⟨cos²⟩·m, φ and row norms against training step."""
+    from superscale.llm.geometry import Method, measure_geometry
+    from superscale.llm.source import load_unembedding
+    from superscale.llm.tables import write_table
+    from superscale.llm.trajectory import plot_trajectory, series, trajectory_frame
+
+    rows = []
+    for source, rev in series(sources, revision):
+        emb = load_unembedding(source, revision=rev)
+        rows.append(
+            measure_geometry(emb, method=cast(Method, method), n_pairs=pairs, seed=seed, device=device)
+        )
+        console.print(f"{emb.model}: step {emb.step}, {rows[-1]['method_reason']}", highlight=False)
+        del emb
+    frame = trajectory_frame(rows)
+    cols = ["step", "model", "cos2_times_m", "cos2_times_m_centered", "phi_half", "phi_one", "mean_norm"]
+    _print_frame(frame, "LM-head geometry over training", cols)
+    if out is not None:
+        write_table(frame, out)
+        console.print(f"wrote {out}")
+    if plot is not None:
+        plot_trajectory(frame, plot)
+        console.print(f"wrote {plot}")

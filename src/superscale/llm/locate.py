@@ -20,7 +20,7 @@ HEAD_NAMES: tuple[str, ...] = (
     "lm_head.weight",  # Llama, Qwen, Mistral, OPT-66b, GPT-2 LM-head checkpoints that save it
     "embed_out.weight",  # GPT-NeoX / Pythia
     "cls.predictions.decoder.weight",  # BERT masked-LM head (tied to word_embeddings)
-    "output.weight",  # original Llama / Mistral layouts
+    "output.weight",  # original Llama / Mistral layouts, and GGUF
     "lm_head.decoder.weight",  # RoBERTa-style masked-LM head
 )
 # Token embeddings, read when the head is tied to them.
@@ -34,6 +34,7 @@ EMBED_NAMES: tuple[str, ...] = (
     "embeddings.word_embeddings.weight",  # BERT-style encoders (BertModel)
     "transformer.word_embeddings.weight",  # BLOOM
     "tok_embeddings.weight",  # original Llama layout
+    "token_embd.weight",  # GGUF (llama.cpp); its head is output.weight unless tied
     "embed_tokens.weight",  # any prefix ending in embed_tokens
     "word_embeddings.weight",  # any prefix ending in word_embeddings
 )

@@ -1,9 +1,11 @@
 """Read one tensor of a checkpoint (the unembedding) without loading the rest of the model.
 
-Safetensors files are memory-mapped and sliced lazily (`safe_open(...).get_slice`), so a 70B checkpoint
-costs one tensor's memory; PyTorch `.bin` files are opened with `torch.load(mmap=True)` so only the pages
-of the wanted tensor are touched. Sharded checkpoints are read through their index JSON and only the
-shard holding the tensor is opened (or downloaded, for a hub id: see `hub.py`).
+Safetensors files are read with plain seeks (`safetensors_header`: the header, then one tensor's rows), so
+a 70B checkpoint costs one tensor's memory and a single file larger than RAM reads like any other; PyTorch
+`.bin` files are opened with `torch.load(mmap=True)` so only the pages of the wanted tensor are touched;
+GGUF files through the `gguf` package (`gguf_file`), dequantising only that tensor. Sharded checkpoints
+are read through their index JSON and only the shard holding the tensor is opened (or downloaded, for a
+hub id: see `hub.py`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+
+from superscale.llm.gguf_read import gguf_index, read_gguf_tensor
+from superscale.llm.safetensors_header import header_shapes, read_rows
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +57,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def safetensors_shapes(path: Path) -> dict[str, Shape]:
     """Names and shapes from a safetensors header (the data is not read)."""
-    with safe_open(str(path), framework="pt") as handle:
-        return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+    return header_shapes(path)
 
 
 def _load_bin(path: Path) -> dict[str, torch.Tensor]:
@@ -105,6 +108,9 @@ def open_local_checkpoint(path: Path) -> Checkpoint:
     path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"checkpoint path {str(path)!r} does not exist")
+    ggufs = sorted(path.glob("*.gguf")) if path.is_dir() else []
+    if path.suffix == ".gguf" or (len(ggufs) == 1 and not any(path.glob("*.safetensors"))):
+        return open_gguf_checkpoint(path if path.suffix == ".gguf" else ggufs[0])
     folder = path if path.is_dir() else path.parent
     config = _read_json(folder / CONFIG_FILE) if (folder / CONFIG_FILE).is_file() else {}
 
@@ -126,7 +132,7 @@ def open_local_checkpoint(path: Path) -> Checkpoint:
         elif bins := sorted(p.name for p in path.glob("*.bin") if p.name != "training_args.bin"):
             files, shapes = _scan(bins, local, bin_shapes)
         else:
-            raise FileNotFoundError(f"no .safetensors or .bin weights in directory {str(path)!r}")
+            raise FileNotFoundError(f"no .safetensors, .bin or .gguf weights in directory {str(path)!r}")
     elif path.name.endswith(".json"):
         files = _index_weight_map(_read_json(path), path)
         is_bin = any(f.endswith(".bin") for f in files.values())
@@ -137,17 +143,28 @@ def open_local_checkpoint(path: Path) -> Checkpoint:
         files, shapes = _scan([path.name], local, bin_shapes)
     else:
         raise ValueError(
-            f"source {str(path)!r} is not a model directory, .safetensors, .bin or index .json file"
+            f"source {str(path)!r} is not a model directory, .safetensors, .bin, .gguf or index .json file"
         )
-    name_or_path = str(config.get("_name_or_path") or "")
-    named = name_or_path and not Path(name_or_path).is_absolute() and not name_or_path.startswith(".")
     return Checkpoint(
-        label=name_or_path if named else (path.name if path.is_dir() else folder.name),
+        label=path.name if path.is_dir() else folder.name,
         files=files,
         shapes=shapes,
         config=config,
         fetch=local,
         tokenizer_size=tokenizer_size(folder),
+    )
+
+
+def open_gguf_checkpoint(path: Path) -> Checkpoint:
+    """Index a GGUF file: names and shapes from its tensor table, the config from its metadata."""
+    shapes, config, n_tokens = gguf_index(path)
+    return Checkpoint(
+        label=path.name,
+        files=dict.fromkeys(shapes, path.name),
+        shapes=dict(shapes),
+        config=config,
+        fetch=lambda name: path.parent / name,
+        tokenizer_size=n_tokens,
     )
 
 
@@ -193,11 +210,9 @@ def read_tensor(checkpoint: Checkpoint, name: str, n_rows: int | None = None) ->
     if not path.is_file():
         raise FileNotFoundError(f"{checkpoint.files[name]!r}, which holds {name!r}, is missing at {path}")
     if path.suffix == ".safetensors":
-        with safe_open(str(path), framework="pt") as handle:
-            lazy = handle.get_slice(name)
-            rows = lazy.get_shape()[0]
-            stop = rows if n_rows is None else min(n_rows, rows)
-            return lazy[:stop].contiguous()  # only these rows are read from the mapped file
+        return read_rows(path, name, n_rows)  # only these rows' bytes are read
+    if path.suffix == ".gguf":
+        return read_gguf_tensor(path, name, n_rows)
     state = _load_bin(path)
     if name not in state:
         raise ValueError(f"tensor {name!r} is not in {path.name}, although the index says so")

@@ -24,8 +24,10 @@ from superscale.metrics.norms import (
     row_norms,
 )
 from superscale.metrics.overlaps import (
+    GramCos2,
     OverlapStats,
     SampledOverlapStats,
+    gram_mean_cos2,
     overlap_stats,
     sampled_overlap_stats,
 )
@@ -42,6 +44,7 @@ from superscale.metrics.reference import (
 
 __all__ = [
     "GeometryComparison",
+    "GramCos2",
     "NormSummary",
     "OverlapStats",
     "SampledOverlapStats",
@@ -50,6 +53,7 @@ __all__ = [
     "etf_max_size",
     "feature_dimensionality",
     "fraction_represented",
+    "gram_mean_cos2",
     "m_over_frobenius2",
     "norm_histogram",
     "norm_summary",
