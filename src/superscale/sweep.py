@@ -7,11 +7,13 @@ shards; this module only wires the three together.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from superscale.config import ExecutionConfig, SweepConfig
+from superscale.config import SweepConfig, execution_with
 from superscale.grid import Shard, plan_sweep
+from superscale.limits import SweepPlan, check_plan, check_runs, machine_memory, plan_size
 from superscale.presets import resolve_config
 from superscale.provenance import versions
 from superscale.store import Store, StoreWriter, open_store
@@ -37,12 +39,16 @@ def run_sweep(
     quiet: bool = False,
     progress: Progress | None = None,
     train_fn: TrainFn | None = None,
+    allow_large: bool = False,
+    on_plan: Callable[[SweepPlan], None] | None = None,
 ) -> Store:
     """Train every shard of a sweep that `out` does not hold yet, and return the store.
 
     Arguments left as None take the config's `[execution]` values. Re-running the same call resumes:
     finished shards are skipped. A different config on an existing store raises ValueError unless
-    `force` (which deletes that store's files, nothing else). Ctrl-C (KeyboardInterrupt) keeps every
+    `force` (which deletes that store's files, nothing else). A grid past `limits.MAX_RUNS` or a shard
+    larger than the machine's memory raises ValueError with its numbers unless `allow_large`; `on_plan`
+    sees the plan before anything is written. Ctrl-C (KeyboardInterrupt) keeps every
     finished shard, merges the tables, releases the lock and re-raises.
     """
     from superscale.executors import LogProgress, get_executor, outcome_tables
@@ -50,9 +56,14 @@ def run_sweep(
 
     config = resolve_config(config_or_preset)
     overrides = {"device": device, "executor": executor, "threads": threads, "ray_address": ray_address}
-    execution = config.execution.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-    config = config.model_copy(update={"execution": ExecutionConfig.model_validate(execution.model_dump())})
+    execution = execution_with(config.execution, overrides)
+    config = config.model_copy(update={"execution": execution})
+    plan = plan_size(config)  # counted, not expanded: a 1e9-run grid is refused before it fills memory
+    check_plan(plan, machine_memory(execution.device), allow_large)
     shards = plan_sweep(config)  # every config error surfaces here, before anything is written
+    check_runs([run for shard in shards for run in shard.runs])
+    if on_plan is not None:
+        on_plan(plan)
     engine_exec = get_executor(
         execution.executor,
         execution.device,
