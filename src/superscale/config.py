@@ -274,6 +274,7 @@ class ExecutionConfig(_Strict):
     executor: Literal["local", "ray"] = "local"
     threads: Int | None = Field(default=None, ge=1)  # torch threads per shard; None: torch default (ray: 1)
     ray_address: str | None = None
+    ray_timeout_s: Float = Field(default=30.0, gt=0, allow_inf_nan=False)  # connect to / start Ray within
 
     @field_validator("device")
     @classmethod

@@ -205,27 +205,56 @@ class Store:
             ],
         }
 
-    def query(self, sql: str) -> pd.DataFrame:
-        """Run DuckDB SQL over views runs, curves, metrics, fits and the extra tables (those present)."""
-        import duckdb
+    def _view_files(self) -> dict[str, list[Path]]:
+        """view name → the Parquet files it reads (shards/ while the merged tables are behind)."""
+        done = self.done_shards()
+        fresh = self.manifest.get("merged_shards") == done
+        files: dict[str, list[Path]] = {}
+        for view, merged in (("runs", schema.RUNS_FILE), ("curves", schema.CURVES_FILE)):
+            if fresh and (self.path / merged).is_file():
+                files[view] = [self.path / merged]
+            else:
+                files[view] = [_shard_file(self.path, s, view) for s in done]
+        extra = [(name.removesuffix(".parquet"), name) for name in schema.EXTRA_TABLES]
+        for view, name in [("metrics", schema.METRICS_FILE), ("fits", schema.FITS_FILE), *extra]:
+            files[view] = [self.path / name] if (self.path / name).is_file() else []
+        return {view: paths for view, paths in files.items() if paths}
 
-        con = duckdb.connect()
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run read-only DuckDB SQL over views runs, curves, metrics, fits and the extra tables present.
+
+        The views are Arrow datasets over the store's Parquet files, scanned by Arrow; DuckDB itself gets
+        no file system (`enable_external_access = false`, then the configuration is locked), so COPY,
+        ATTACH, EXPORT, read_csv/read_text of other files and INSTALL/LOAD of extensions are refused.
+        """
+        import duckdb
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+        import pyarrow.parquet as pq
+
+        con = duckdb.connect(config=_SANDBOX)
         try:
-            for view, frame in (("runs", self.runs), ("curves", self.curves)):
-                if len(frame):
-                    con.register(f"_{view}", frame)
-                    con.execute(f"CREATE VIEW {view} AS SELECT * FROM _{view}")
-            extra = [(name.removesuffix(".parquet"), name) for name in schema.EXTRA_TABLES]
-            for view, name in [("metrics", schema.METRICS_FILE), ("fits", schema.FITS_FILE), *extra]:
-                file = self.path / name
-                if file.is_file():
-                    quoted = str(file).replace("'", "''")
-                    con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{quoted}')")
+            for view, files in self._view_files().items():
+                unified = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+                con.register(view, ds.dataset([str(f) for f in files], schema=unified, format="parquet"))
             return con.execute(sql).df()
         except duckdb.Error as exc:
-            raise ValueError(f"query failed: {exc}") from None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(
+                f"query failed (queries are read-only over the store's tables): {first}"
+            ) from None
         finally:
             con.close()
+
+
+# DuckDB settings of `Store.query`: no files, no extensions, no Python variables as tables, locked
+_SANDBOX: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "python_enable_replacements": False,
+    "lock_configuration": True,
+}
 
 
 def open_store(path: str | Path) -> Store:

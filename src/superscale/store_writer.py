@@ -256,6 +256,11 @@ class StoreWriter:
         self.manifest["updated"] = _now()
         write_json_atomic(self.manifest, self.path / schema.MANIFEST_FILE)
 
+    def set_status(self, status: str) -> None:
+        """Record the sweep's status ("running", "interrupted", "complete") in the manifest."""
+        self.manifest["status"] = status
+        self._write_manifest()
+
     def merge_tables(self, status: str) -> None:
         """Rebuild runs.parquet and curves.parquet from shards/ (atomically) and set the sweep status."""
         order = [s for s in self.manifest["shard_order"] if s in self.manifest["shards"]]

@@ -46,6 +46,9 @@ def run(
     executor: str | None = typer.Option(None, help="local | ray (default: the config's, else local)."),
     threads: int | None = typer.Option(None, help="Torch threads per shard (ray default 1)."),
     ray_address: str | None = typer.Option(None, help="Ray cluster address (default: start a local one)."),
+    ray_timeout: float | None = typer.Option(
+        None, help="Seconds to connect to or start Ray before giving up (default: the config's, 30)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite a store that holds a different sweep."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     yes: bool = typer.Option(False, "--yes", help="Train a grid past the size or memory limits anyway."),
@@ -61,6 +64,7 @@ def run(
             executor=executor,
             threads=threads,
             ray_address=ray_address,
+            ray_timeout_s=ray_timeout,
             force=force,
             quiet=quiet,
             progress=progress_for(quiet),
@@ -159,7 +163,11 @@ def ls(path: Path = typer.Argument(..., help="A store, or a directory of stores.
         raise fail(f"no superscale store in {str(path)!r}")
     table = Table("store", "name", "status", "runs done", "failed", "shards", "train time", "device")
     for store in stores:
-        s = store.summary()
+        try:
+            s = store.summary()
+        except (ValueError, OSError) as exc:  # one damaged store must not hide the others
+            table.add_row(escape(str(store.path)), "?", escape(f"damaged: {exc}"), *["?"] * 5)
+            continue
         table.add_row(
             escape(s["path"]),
             escape(s["name"]),
