@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from superscale.llm import read as read_module
+from superscale import safetensors_check
 from superscale.llm.read import open_local_checkpoint, read_tensor
 from superscale.llm.source import load_unembedding
 from tests.fixtures.tiny_llm import VOCAB, VOCAB_ROWS, build_tiny, write_vocab
@@ -82,6 +82,9 @@ def test_read_tensor_slices_only_the_requested_tensor(
         def __exit__(self, *exc: object) -> None:
             self.inner.__exit__(*exc)
 
+        def keys(self) -> list[str]:
+            return list(self.handle.keys())
+
         def get_slice(self, name: str):
             sliced.append(name)
             return self.handle.get_slice(name)
@@ -89,7 +92,7 @@ def test_read_tensor_slices_only_the_requested_tensor(
         def get_tensor(self, name: str) -> torch.Tensor:
             raise AssertionError(f"whole-tensor read of {name}")
 
-    monkeypatch.setattr(read_module, "safe_open", Spy)
+    monkeypatch.setattr(safetensors_check, "safe_open", Spy)
     assert torch.equal(read_tensor(checkpoint, "lm_head.weight"), head)
     assert torch.equal(read_tensor(checkpoint, "lm_head.weight", n_rows=10), head[:10])
     assert sliced == ["lm_head.weight", "lm_head.weight"]

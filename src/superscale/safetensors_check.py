@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from safetensors import SafetensorError, safe_open
+
 __all__ = ["MAX_HEADER_BYTES", "check_safetensors", "open_safetensors"]
 
 MAX_HEADER_BYTES = 100_000_000  # the reader's own limit: a larger header is damage, not a model
@@ -68,8 +70,6 @@ def check_safetensors(path: str | Path) -> dict[str, tuple[int, ...]]:
 @contextlib.contextmanager
 def open_safetensors(path: str | Path) -> Iterator[Any]:
     """`safe_open(path, framework="pt")` after `check_safetensors`; any reader error names the file."""
-    from safetensors import SafetensorError, safe_open
-
     check_safetensors(path)
     try:
         with safe_open(str(path), framework="pt") as handle:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+
+from superscale.safetensors_check import check_safetensors, open_safetensors
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +54,28 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def safetensors_shapes(path: Path) -> dict[str, Shape]:
-    """Names and shapes from a safetensors header (the data is not read)."""
-    with safe_open(str(path), framework="pt") as handle:
-        return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+    """Names and shapes from a safetensors header (the data is not read); a damaged file is named."""
+    return check_safetensors(path)
 
 
 def _load_bin(path: Path) -> dict[str, torch.Tensor]:
     """A PyTorch state dict, memory-mapped when the file is in the zip format (torch >= 1.6)."""
     try:
-        state = torch.load(str(path), map_location="cpu", mmap=True, weights_only=True)
-    except RuntimeError:  # legacy (pre-zip) serialisation cannot be mmapped
-        log.warning("%s is a legacy torch file; loading it whole to read one tensor", path)
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(str(path), map_location="cpu", mmap=True, weights_only=True)
+        except RuntimeError:  # legacy (pre-zip) serialisation cannot be mmapped
+            log.warning("%s is a legacy torch file; loading it whole to read one tensor", path)
+            state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's own message advises weights_only=False, i.e. running the file's code: never repeat that
+        reason = next((line for line in str(exc).splitlines() if "GLOBAL" in line), "").strip()
+        raise ValueError(
+            f"{str(path)!r} cannot be loaded safely: it holds Python objects, not only tensors"
+            f"{f' ({reason})' if reason else ''}; use a .safetensors copy of the checkpoint (most hub models "
+            "ship one) or have its publisher convert it"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise ValueError(f"{str(path)!r} is not a readable PyTorch checkpoint ({exc})") from None
     if not isinstance(state, dict):
         raise ValueError(f"{path} does not hold a state dict (got {type(state).__name__})")
     return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
@@ -193,13 +205,23 @@ def read_tensor(checkpoint: Checkpoint, name: str, n_rows: int | None = None) ->
     if not path.is_file():
         raise FileNotFoundError(f"{checkpoint.files[name]!r}, which holds {name!r}, is missing at {path}")
     if path.suffix == ".safetensors":
-        with safe_open(str(path), framework="pt") as handle:
+        with open_safetensors(path) as handle:
+            if name not in handle.keys():  # noqa: SIM118
+                raise ValueError(f"tensor {name!r} is not in {str(path)!r}, although the index says so")
             lazy = handle.get_slice(name)
-            rows = lazy.get_shape()[0]
-            stop = rows if n_rows is None else min(n_rows, rows)
+            shape = tuple(lazy.get_shape())
+            _check_rows(path, name, shape)
+            stop = shape[0] if n_rows is None else min(n_rows, shape[0])
             return lazy[:stop].contiguous()  # only these rows are read from the mapped file
     state = _load_bin(path)
     if name not in state:
         raise ValueError(f"tensor {name!r} is not in {path.name}, although the index says so")
+    _check_rows(path, name, tuple(state[name].shape))
     tensor = state[name] if n_rows is None else state[name][:n_rows]
     return tensor.clone()  # detach from the mapped file before the state dict goes
+
+
+def _check_rows(path: Path, name: str, shape: Shape) -> None:
+    """An unembedding is a matrix with rows and columns: an empty one has no geometry to measure."""
+    if len(shape) != 2 or 0 in shape:
+        raise ValueError(f"tensor {name!r} in {str(path)!r} has shape {list(shape)}: not a [vocab, d] matrix")
