@@ -52,7 +52,7 @@ def test_markup_and_emoji_codes_in_user_text_are_printed_as_typed(
     result = runner.invoke(app, ["run", str(_config(tmp_path)), "--out", "a:x:b[/]"])
     assert result.exit_code == 0, result.output
     assert "in 'a:x:b[/]'" in result.output
-    result = runner.invoke(app, ["ls", "."])
+    result = runner.invoke(app, ["ls", "a:x:b["])  # a directory of stores: "a:x:b[/]" is its child "]"
     assert result.exit_code == 0, result.output
     assert "a:x:b[/]" in result.output
     missing = tmp_path / "no[/bold]where"
