@@ -19,12 +19,12 @@ def _rows(models: list[str], value: float) -> pd.DataFrame:
 def test_append_replaces_its_own_keys_and_keeps_every_other_row(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"geometry{suffix}"
     old = _rows([f"m{i}" for i in range(50)], 1.0)
-    old = pd.concat([old, old.iloc[[3]]], ignore_index=True)  # a duplicate already in the file stays
+    old = pd.concat([old, old.iloc[[7]]], ignore_index=True)  # m7 twice: not replaced, so both stay
     old.to_parquet(path, index=False) if suffix == ".parquet" else old.to_csv(path, index=False)
     append_rows(_rows(["m3", "new"], 2.0), path, ["model", "method"])
     table = read_table(path)
-    assert len(table) == 51 - 2 + 2  # both old m3 rows replaced by one, m0..m49 but m3 kept, "new" added
-    assert sorted(table["model"]) == sorted([f"m{i}" for i in range(50)] + ["new"])
+    assert len(table) == 51 - 1 + 2  # the old m3 replaced, "new" added, every other row kept
+    assert sorted(table["model"]) == sorted([f"m{i}" for i in range(50)] + ["m7", "new"])
     assert table.set_index("model").loc["m3", "phi_half"] == 2.0
 
 
