@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from superscale import schema
-from superscale import store as store_mod
+from superscale import store_writer as store_mod
 from superscale.atomic import TMP_MARK
 from superscale.config import dump_toml, parse_config
 from superscale.engine import train_shard
@@ -79,7 +79,7 @@ def _resume(out: Path, expected_trainings: int) -> Store:
 
 
 def _crash_on_call(monkeypatch: pytest.MonkeyPatch, name: str, crash_at: int, suffix: str = "") -> None:
-    """Make store.<name> raise Crash on its `crash_at`-th call (1-based) for paths ending in `suffix`."""
+    """Make store_writer.<name> raise Crash on its `crash_at`-th call (1-based) for paths ending `suffix`."""
     original = getattr(store_mod, name)
     calls = {"k": 0}
 

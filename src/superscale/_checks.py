@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 
@@ -20,3 +21,15 @@ def check_finite(name: str, value: Any) -> None:
         ok = False
     if not ok:
         raise ValueError(f"{name} must be a finite number, got {value!r}")
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 text file; a file in another encoding gets an error that names it and the bad byte."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{str(path)!r} is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}); "
+            "save it as UTF-8"
+        ) from None

@@ -21,10 +21,19 @@ import json
 import math
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from superscale._checks import read_text
 from superscale.fit.window import FitWindow
 from superscale.tomlwrite import dump_toml_table
 
@@ -42,13 +51,24 @@ __all__ = [
     "WindowRule",
     "config_hash",
     "dump_toml",
+    "execution_with",
     "load_config",
     "parse_config",
     "parse_config_text",
 ]
 
-AxisFloat = float | list[float]
-AxisInt = int | list[int]
+
+def _not_bool(value: Any) -> Any:
+    """TOML `true` is not a number: pydantic would read `n = true` as n = 1."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not a boolean, got {value!r}")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_not_bool)]
+Float = Annotated[float, BeforeValidator(_not_bool)]
+AxisFloat = Float | list[Float]
+AxisInt = Int | list[Int]
 
 
 def as_list(value: Any) -> list[Any]:
@@ -162,12 +182,12 @@ class ModelConfig(_Strict):
     sweep can compare architectures (e.g. tied, cross_entropy, unit_norm) on the same data."""
 
     architecture: str | list[str] = "tied"
-    n_layers: int | list[int] = 1
+    n_layers: AxisInt = 1
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("n_layers")
     @classmethod
-    def _layers(cls, v: int | list[int]) -> int | list[int]:
+    def _layers(cls, v: AxisInt) -> AxisInt:
         return _each(v, lambda x: x >= 1, "must be ≥ 1")
 
 
@@ -175,8 +195,8 @@ class LRRule(_Strict):
     """Peak learning rate of one parameter group: base · (ref_m / m) ** power."""
 
     base: AxisFloat = 0.01
-    ref_m: float = Field(default=1.0, gt=0)
-    power: float = 0.0
+    ref_m: Float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    power: Float = Field(default=0.0, allow_inf_nan=False)
 
     @field_validator("base")
     @classmethod
@@ -203,12 +223,12 @@ class TrainConfig(_Strict):
 
     batch: AxisInt = 256
     steps: AxisInt = 500
-    warmup_steps: int | None = Field(default=None, ge=0)
-    warmup_fraction: float | None = Field(default=None, ge=0, lt=1)  # warm-up = int(fraction · steps) < steps
-    lr_floor: float = Field(default=0.05, ge=0, le=1)
-    loss_scale: float = Field(default=1.0, gt=0)  # backward multiplier (E1 code: 100)
-    final_window: int = Field(default=100, ge=1)  # final loss = mean of the last `final_window` step losses
-    heldout_batches: int = Field(default=0, ge=0)
+    warmup_steps: Int | None = Field(default=None, ge=0)
+    warmup_fraction: Float | None = Field(default=None, ge=0, lt=1)  # warm-up = int(fraction · steps) < steps
+    lr_floor: Float = Field(default=0.05, ge=0, le=1)
+    loss_scale: Float = Field(default=1.0, gt=0, allow_inf_nan=False)  # backward multiplier (E1 code: 100)
+    final_window: Int = Field(default=100, ge=1)  # final loss = mean of the last `final_window` step losses
+    heldout_batches: Int = Field(default=0, ge=0)
     sparse: bool | None = None  # None: the engine chooses by density
     share_batches: bool = True
     precision: Literal["float32", "float64"] = "float32"
@@ -242,8 +262,8 @@ class TrainConfig(_Strict):
 class OutputConfig(_Strict):
     """What the store keeps; part of the config hash because it changes the stored files."""
 
-    curve_points: int = Field(default=300, ge=2)  # ≈ points per loss curve (always including the last step)
-    max_models_per_shard: int = Field(default=128, ge=1)  # small shards: a crash loses little
+    curve_points: Int = Field(default=300, ge=2)  # ≈ points per loss curve (always including the last step)
+    max_models_per_shard: Int = Field(default=128, ge=1)  # small shards: a crash loses little
     save_weights: bool = True
 
 
@@ -252,8 +272,9 @@ class ExecutionConfig(_Strict):
 
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1"
     executor: Literal["local", "ray"] = "local"
-    threads: int | None = Field(default=None, ge=1)  # torch threads per shard; None: torch default (ray: 1)
+    threads: Int | None = Field(default=None, ge=1)  # torch threads per shard; None: torch default (ray: 1)
     ray_address: str | None = None
+    ray_timeout_s: Float = Field(default=30.0, gt=0, allow_inf_nan=False)  # connect to / start Ray within
 
     @field_validator("device")
     @classmethod
@@ -413,6 +434,20 @@ def _format_errors(exc: ValidationError, raw: Any, source: str) -> str:
     return f"invalid sweep config{where}:\n  " + "\n  ".join(unique)
 
 
+def execution_with(execution: ExecutionConfig, overrides: dict[str, Any]) -> ExecutionConfig:
+    """`execution` with the command-line overrides that are not None; a bad one gets one line naming
+    its option ("--device: must be auto, cpu, cuda or cuda:N, got 'tpu'"), not pydantic's dump."""
+    raw = {**execution.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        return ExecutionConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        option = "--" + str(err["loc"][0]).replace("_", "-") if err["loc"] else "execution"
+        msg = err["msg"].removeprefix("Value error, ")
+        got = "" if repr(err.get("input")) in msg else f", got {err.get('input')!r}"
+        raise ValueError(f"{option}: {msg}{got}") from None
+
+
 def parse_config(raw: dict[str, Any], source: str = "", base_dir: Path | None = None) -> SweepConfig:
     """Validate a dict (parsed TOML) into a resolved SweepConfig; ValueError names the field path."""
     try:
@@ -436,7 +471,7 @@ def load_config(path: str | Path) -> SweepConfig:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no sweep config at {str(path)!r}")
-    return parse_config_text(path.read_text(), str(path), path.parent)
+    return parse_config_text(read_text(path), str(path), path.parent)
 
 
 def config_dict(config: SweepConfig) -> dict[str, Any]:

@@ -13,6 +13,7 @@ Two samplers draw from the same distribution:
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,7 +55,14 @@ def _normalise(weights: Tensor, density: float, what: str) -> Tensor:
     check_finite("density", density)
     if density <= 0:
         raise ValueError(f"density (activation density E = Σp) must be > 0, got {density!r}")
-    probs = weights / weights.sum() * density
+    total = float(weights.sum())
+    if not (math.isfinite(total) and total > 0 and bool(torch.isfinite(weights).all())):
+        # e.g. alpha = -1000: i^1000 overflows float64, and inf / inf would train on NaN probabilities
+        raise ValueError(
+            f"{what} gives weights that are not finite positive numbers (sum {total:g}); use a "
+            "smaller exponent or fewer features"
+        )
+    probs = weights / total * density
     if float(probs.max()) > 1.0 + 1e-12:
         raise ValueError(
             f"{what} with density {density!r} gives p_1 = {float(probs.max()):.4g} > 1; "
@@ -100,9 +108,9 @@ def custom_probs(values: Sequence[float] | Tensor, density: float | None = None)
             f"custom probabilities must lie in [0, 1], got min {float(probs.min())!r}, "
             f"max {float(probs.max())!r}"
         )
+    if float(probs.sum()) <= 0:  # every input would be the zero vector: nothing to learn
+        raise ValueError("custom probabilities are all 0: every input would be zero; give some p_i > 0")
     if density is not None:
-        if float(probs.sum()) <= 0:
-            raise ValueError("custom probabilities sum to 0; cannot rescale to a density")
         probs = _normalise(probs, density, "custom probabilities")
     return probs
 

@@ -17,11 +17,8 @@ from shards/ whenever they are behind, and readers fall back to shards/ meanwhil
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import shutil
-import time
+import logging
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -30,15 +27,9 @@ import pandas as pd
 import torch
 
 from superscale import schema
-from superscale.atomic import (
-    TMP_MARK,
-    write_bytes_atomic,
-    write_json_atomic,
-    write_parquet_atomic,
-    write_weights_atomic,
-)
-from superscale.config import SweepConfig, config_hash, dump_toml, load_config
+from superscale._checks import read_text
 from superscale.provenance import versions
+from superscale.safetensors_check import open_safetensors
 
 __all__ = [
     "Store",
@@ -56,6 +47,8 @@ SUPERSCALE_VERSION, TORCH_VERSION = schema.SUPERSCALE_VERSION, schema.TORCH_VERS
 GIT_REVISION, FINISHED_AT = schema.GIT_REVISION, schema.FINISHED_AT
 
 MANIFEST_FORMAT = 1
+
+log = logging.getLogger(__name__)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -77,12 +70,26 @@ class Store:
     def config(self) -> dict[str, Any]:
         import tomllib
 
-        return tomllib.loads((self.path / schema.SWEEP_FILE).read_text())
+        file = self.path / schema.SWEEP_FILE
+        try:
+            return tomllib.loads(read_text(file))
+        except (ValueError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(
+                f"{str(file)!r} is damaged ({exc}); `superscale run CONFIG --out {str(self.path)!r}` with "
+                "the config that made the store rewrites it and keeps every finished shard"
+            ) from None
 
     @cached_property
     def manifest(self) -> dict[str, Any]:
+        """The manifest; a damaged one reads as empty with a "damaged" reason (shards/ hold the data)."""
         file = self.path / schema.MANIFEST_FILE
-        return json.loads(file.read_text()) if file.is_file() else {"shards": {}}
+        try:
+            manifest = json.loads(read_text(file)) if file.is_file() else {"shards": {}}
+        except ValueError as exc:  # JSONDecodeError and non-UTF-8 bytes both
+            return {"shards": {}, "damaged": f"{schema.MANIFEST_FILE} unreadable: {exc}"}
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("shards", {}), dict):
+            return {"shards": {}, "damaged": f"{schema.MANIFEST_FILE} is not a superscale manifest"}
+        return manifest
 
     def done_shards(self) -> list[str]:
         """Shards whose rows are on disk, in plan order where the manifest knows it."""
@@ -133,7 +140,6 @@ class Store:
 
     def params(self, run_id: str) -> dict[str, torch.Tensor]:
         """That run's parameters ("W" [n, m], "b" [n], ...), read from its shard's safetensors only."""
-        from safetensors import safe_open
 
         row = self._row(run_id)
         if row[schema.STATUS] != "done":
@@ -142,8 +148,11 @@ class Store:
         if not file.is_file():
             raise FileNotFoundError(f"no weights for run {run_id!r} (missing {str(file)!r})")
         prefix = schema.weight_key(run_id, "")
-        with safe_open(str(file), framework="pt") as fh:
-            return {k[len(prefix) :]: fh.get_tensor(k) for k in fh.keys() if k.startswith(prefix)}  # noqa: SIM118
+        with open_safetensors(file) as fh:
+            params = {k[len(prefix) :]: fh.get_tensor(k) for k in fh.keys() if k.startswith(prefix)}  # noqa: SIM118
+        if not params:
+            raise ValueError(f"{str(file)!r} holds no weights of run {run_id!r}")
+        return params
 
     @cached_property
     def _run_params(self) -> dict[str, Any]:
@@ -167,10 +176,11 @@ class Store:
         runs, manifest = self.runs, self.manifest
         shards = manifest.get("shards", {})
         status = runs[schema.STATUS] if len(runs) else pd.Series([], dtype=str)
+        damaged = manifest.get("damaged")
         return {
             "path": str(self.path),
-            "name": manifest.get("name", self.config.get("name", "")),
-            "status": manifest.get("status", "unknown"),
+            "name": manifest.get("name") or self.config.get("name", ""),
+            "status": f"damaged ({damaged})" if damaged else manifest.get("status", "unknown"),
             "config_hash": manifest.get("config_hash", ""),
             "runs_done": int((status == "done").sum()),
             "runs_failed": int((status == "failed").sum()),
@@ -195,27 +205,56 @@ class Store:
             ],
         }
 
-    def query(self, sql: str) -> pd.DataFrame:
-        """Run DuckDB SQL over views runs, curves, metrics, fits and the extra tables (those present)."""
-        import duckdb
+    def _view_files(self) -> dict[str, list[Path]]:
+        """view name → the Parquet files it reads (shards/ while the merged tables are behind)."""
+        done = self.done_shards()
+        fresh = self.manifest.get("merged_shards") == done
+        files: dict[str, list[Path]] = {}
+        for view, merged in (("runs", schema.RUNS_FILE), ("curves", schema.CURVES_FILE)):
+            if fresh and (self.path / merged).is_file():
+                files[view] = [self.path / merged]
+            else:
+                files[view] = [_shard_file(self.path, s, view) for s in done]
+        extra = [(name.removesuffix(".parquet"), name) for name in schema.EXTRA_TABLES]
+        for view, name in [("metrics", schema.METRICS_FILE), ("fits", schema.FITS_FILE), *extra]:
+            files[view] = [self.path / name] if (self.path / name).is_file() else []
+        return {view: paths for view, paths in files.items() if paths}
 
-        con = duckdb.connect()
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run read-only DuckDB SQL over views runs, curves, metrics, fits and the extra tables present.
+
+        The views are Arrow datasets over the store's Parquet files, scanned by Arrow; DuckDB itself gets
+        no file system (`enable_external_access = false`, then the configuration is locked), so COPY,
+        ATTACH, EXPORT, read_csv/read_text of other files and INSTALL/LOAD of extensions are refused.
+        """
+        import duckdb
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+        import pyarrow.parquet as pq
+
+        con = duckdb.connect(config=_SANDBOX)
         try:
-            for view, frame in (("runs", self.runs), ("curves", self.curves)):
-                if len(frame):
-                    con.register(f"_{view}", frame)
-                    con.execute(f"CREATE VIEW {view} AS SELECT * FROM _{view}")
-            extra = [(name.removesuffix(".parquet"), name) for name in schema.EXTRA_TABLES]
-            for view, name in [("metrics", schema.METRICS_FILE), ("fits", schema.FITS_FILE), *extra]:
-                file = self.path / name
-                if file.is_file():
-                    quoted = str(file).replace("'", "''")
-                    con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{quoted}')")
+            for view, files in self._view_files().items():
+                unified = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+                con.register(view, ds.dataset([str(f) for f in files], schema=unified, format="parquet"))
             return con.execute(sql).df()
         except duckdb.Error as exc:
-            raise ValueError(f"query failed: {exc}") from None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(
+                f"query failed (queries are read-only over the store's tables): {first}"
+            ) from None
         finally:
             con.close()
+
+
+# DuckDB settings of `Store.query`: no files, no extensions, no Python variables as tables, locked
+_SANDBOX: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "python_enable_replacements": False,
+    "lock_configuration": True,
+}
 
 
 def open_store(path: str | Path) -> Store:
@@ -226,186 +265,5 @@ def open_store(path: str | Path) -> Store:
 load = open_store
 
 
-# --- writing ------------------------------------------------------------------------------------
-
-
-class StoreBusyError(FileExistsError):
-    """Another process holds the store's lock."""
-
-
-_OWN_FILES = (schema.SWEEP_FILE, schema.MANIFEST_FILE, schema.RUNS_FILE, schema.CURVES_FILE)
-_DERIVED = (schema.METRICS_FILE, schema.FITS_FILE, *schema.EXTRA_TABLES)
-_OWN_DIRS = (schema.WEIGHTS_DIR, schema.SHARDS_DIR, schema.REPORT_DIR)
-
-
-class StoreWriter:
-    """The one process writing a store: holds the lock, commits finished shards, merges the tables."""
-
-    def __init__(
-        self, path: str | Path, config: SweepConfig, shard_order: list[str], n_runs: int, force: bool = False
-    ) -> None:
-        self.path = Path(path)
-        if self.path.exists() and not self.path.is_dir():
-            raise NotADirectoryError(f"--out {str(self.path)!r} exists and is not a directory")
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._lock_fh = self._acquire_lock()
-        try:
-            self.config = config
-            self.hash = config_hash(config)
-            self._prepare(force)
-            self.manifest = self._load_manifest(shard_order, n_runs)
-            write_json_atomic(self.manifest, self.path / schema.MANIFEST_FILE)
-        except BaseException:
-            self.close()
-            raise
-
-    # lock ---------------------------------------------------------------------------------------
-    def _acquire_lock(self) -> Any:
-        fh = open(self.path / schema.LOCK_FILE, "a+")  # noqa: SIM115 (held until close)
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "unknown"
-            fh.close()
-            raise StoreBusyError(
-                f"store {str(self.path)!r} is being written by another process (pid {holder}); "
-                "wait for it to finish or stop it"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"{os.getpid()}\n")
-        fh.flush()
-        return fh
-
-    def close(self) -> None:
-        """Release the lock (the file stays; deleting it would race with a waiting writer)."""
-        if self._lock_fh is not None:
-            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_UN)
-            self._lock_fh.close()
-            self._lock_fh = None
-
-    def __enter__(self) -> StoreWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # config -------------------------------------------------------------------------------------
-    def _prepare(self, force: bool) -> None:
-        sweep_file = self.path / schema.SWEEP_FILE
-        header = f"superscale sweep {self.config.name!r}, config hash {self.hash}"
-        if sweep_file.is_file():
-            try:
-                stored: SweepConfig | None = load_config(sweep_file)
-            except ValueError:
-                stored = None
-            old_hash = "<unreadable>" if stored is None else config_hash(stored)
-            if old_hash == self.hash and stored is not None and stored.analysis != self.config.analysis:
-                # new fit windows (outside the hash): the runs stay valid, `analyze` refits with these
-                updated = stored.model_copy(update={"analysis": self.config.analysis})
-                write_bytes_atomic(dump_toml(updated, header).encode(), sweep_file)
-            if old_hash != self.hash:
-                if not force:
-                    raise ValueError(
-                        f"{str(self.path)!r} already holds a different sweep (config hash {old_hash}, this "
-                        f"one {self.hash}); choose another --out, or pass --force to delete its results"
-                    )
-                self._wipe()
-        elif any((self.path / name).exists() for name in (schema.MANIFEST_FILE, schema.SHARDS_DIR)):
-            if not force:
-                raise ValueError(
-                    f"{str(self.path)!r} holds a partial store without {schema.SWEEP_FILE}; pass --force"
-                )
-            self._wipe()
-        self._remove_temp_files()
-        if not sweep_file.is_file():
-            write_bytes_atomic(dump_toml(self.config, header).encode(), sweep_file)
-
-    def _wipe(self) -> None:
-        """Delete the store's own files and nothing else in the directory."""
-        for name in _OWN_FILES + _DERIVED:
-            (self.path / name).unlink(missing_ok=True)
-        for name in _OWN_DIRS:
-            shutil.rmtree(self.path / name, ignore_errors=True)
-
-    def _remove_temp_files(self) -> None:
-        for folder in (self.path, self.path / schema.WEIGHTS_DIR, self.path / schema.SHARDS_DIR):
-            for tmp in folder.glob(f".*{TMP_MARK}*"):
-                tmp.unlink(missing_ok=True)
-
-    # manifest -----------------------------------------------------------------------------------
-    def _load_manifest(self, shard_order: list[str], n_runs: int) -> dict[str, Any]:
-        file = self.path / schema.MANIFEST_FILE
-        old = json.loads(file.read_text()) if file.is_file() else {}
-        shards: dict[str, Any] = old.get("shards", {})
-        done = set(self.done_shards())
-        # the manifest may lag the files (a crash between rows and manifest) or lead them (never: the
-        # manifest is written last); the files are the truth
-        shards = {k: v for k, v in shards.items() if k in done}
-        for shard_id in done - set(shards):
-            shards[shard_id] = {"status": "done", "recovered": True}
-        return {
-            "format": MANIFEST_FORMAT,
-            "name": self.config.name,
-            "config_hash": self.hash,
-            "created": old.get("created", _now()),
-            "updated": _now(),
-            "status": "running",
-            "n_shards": len(shard_order),
-            "n_runs": n_runs,
-            "shard_order": shard_order,
-            "merged_shards": old.get("merged_shards", []),
-            "versions": versions(),
-            "shards": shards,
-        }
-
-    def done_shards(self) -> list[str]:
-        """Shards with rows on disk (and weights, where kept); stray parts of others are removed."""
-        done = []
-        for rows in (self.path / schema.SHARDS_DIR).glob("*.runs.parquet"):
-            shard_id = rows.name.removesuffix(".runs.parquet")
-            weights = self.path / schema.WEIGHTS_DIR / f"{shard_id}.safetensors"
-            if self.config.output.save_weights and not weights.is_file():
-                n_done = int((pd.read_parquet(rows, columns=[schema.STATUS])[schema.STATUS] == "done").sum())
-                if n_done:
-                    rows.unlink()
-                    continue
-            done.append(shard_id)
-        return done
-
-    def commit_shard(
-        self,
-        shard_id: str,
-        runs: pd.DataFrame,
-        curves: pd.DataFrame,
-        weights: dict[str, torch.Tensor],
-        info: dict[str, Any],
-    ) -> None:
-        """Persist one finished shard: weights, curves, runs rows (the done marker), then the manifest."""
-        if weights and self.config.output.save_weights:
-            write_weights_atomic(weights, self.path / schema.WEIGHTS_DIR / f"{shard_id}.safetensors")
-        write_parquet_atomic(curves, _shard_file(self.path, shard_id, "curves"))
-        write_parquet_atomic(runs, _shard_file(self.path, shard_id, "runs"))
-        self.manifest["shards"][shard_id] = {**info, "finished_at": _now()}
-        self._write_manifest()
-
-    def _write_manifest(self) -> None:
-        self.manifest["updated"] = _now()
-        write_json_atomic(self.manifest, self.path / schema.MANIFEST_FILE)
-
-    def merge_tables(self, status: str) -> None:
-        """Rebuild runs.parquet and curves.parquet from shards/ (atomically) and set the sweep status."""
-        order = [s for s in self.manifest["shard_order"] if s in self.manifest["shards"]]
-        for table, name in (("runs", schema.RUNS_FILE), ("curves", schema.CURVES_FILE)):
-            frames = [pd.read_parquet(_shard_file(self.path, s, table)) for s in order]
-            frames = [f for f in frames if len(f)]
-            merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-            write_parquet_atomic(merged, self.path / name)
-        self.manifest["merged_shards"] = order
-        self.manifest["status"] = status
-        self._write_manifest()
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+# the writing side lives in its own module; imported last because it reads the helpers above
+from superscale.store_writer import StoreBusyError, StoreWriter  # noqa: E402

@@ -102,6 +102,6 @@ def register(app: typer.Typer) -> None:
         )
         if len(result.fits):
             console.print(exponent_table(result.fits))
-        console.print(f"wrote {store / schema.METRICS_FILE} and {store / schema.FITS_FILE}")
+        console.print(f"wrote {store / schema.METRICS_FILE} and {store / schema.FITS_FILE}", markup=False)
         if result.extra_steps:
             console.print(f"extra analysis steps for these runs: {', '.join(result.extra_steps)}")

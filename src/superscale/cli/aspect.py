@@ -153,7 +153,7 @@ def run(
     store = run_sweep(chosen, out, device=device)
     analyze_store(store)
     _print_verdict(_tables(out))
-    console.print(f"tables written to {out}")
+    console.print(f"tables written to {out}", markup=False)
 
 
 @aspect_app.command("summary")
@@ -178,7 +178,7 @@ def figures(
     target.mkdir(parents=True, exist_ok=True)
     for name, _, fig in drawn:
         fig.savefig(target / f"{name}.png", dpi=120)
-        console.print(f"wrote {target / f'{name}.png'}")
+        console.print(f"wrote {target / f'{name}.png'}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -127,6 +127,7 @@ def geometry_cmd(
             f"{emb.model}: {emb.tensor} {emb.n_rows}×{emb.m} {str(emb.W.dtype).removeprefix('torch.')}, "
             f"tied={emb.tied}, padded rows={'?' if emb.padded_rows is None else emb.padded_rows} "
             f"({'included' if emb.padded_rows_included else 'not included'})",
+            markup=False,
             highlight=False,
             soft_wrap=True,
         )
@@ -156,12 +157,12 @@ def geometry_cmd(
     _print_frame(frame, "LM-head geometry", cols)
     if out is not None:
         append_rows(frame, out, GEOMETRY_KEY)
-        console.print(f"appended {len(frame)} row(s) to {out}")
+        console.print(f"appended {len(frame)} row(s) to {escape(str(out))}")
     if hist_out is not None:
         import pandas as pd
 
         append_rows(pd.concat(hists, ignore_index=True), hist_out, ["model", "bin_low"])
-        console.print(f"appended norm histograms to {hist_out}")
+        console.print(f"appended norm histograms to {escape(str(hist_out))}")
 
 
 @llm_app.command("eval")
@@ -204,7 +205,7 @@ def eval_cmd(
     _print_frame(pd.DataFrame([row]), "loss (nats/token)", cols)
     if out is not None:
         append_rows(pd.DataFrame([row]), out, EVAL_KEY)
-        console.print(f"appended to {out}")
+        console.print(f"appended to {escape(str(out))}")
 
 
 @llm_app.command("fit")
@@ -241,7 +242,7 @@ def fit_cmd(
     _print_frame(fit_summary(result), "shared-exponent fit")
     if out is not None:
         write_table(result.points, out)
-        console.print(f"wrote {out}")
+        console.print(f"wrote {escape(str(out))}")
 
 
 @llm_app.command("chinchilla")
@@ -303,7 +304,7 @@ def freq_cmd(
     if out is not None:
         curve = fq.rank_frequency_frame(counts, tokenizer, dataset, n_points=points)
         replace_groups(curve, out, ["tokenizer", "dataset"])
-        console.print(f"wrote {out}")
+        console.print(f"wrote {escape(str(out))}")
 
 
 @llm_app.command("trajectory")
@@ -343,7 +344,7 @@ def trajectory_cmd(
     _print_frame(frame, "LM-head geometry over training", cols)
     if out is not None:
         write_table(frame, out)
-        console.print(f"wrote {out}")
+        console.print(f"wrote {escape(str(out))}")
     if plot is not None:
         plot_trajectory(frame, plot)
-        console.print(f"wrote {plot}")
+        console.print(f"wrote {escape(str(plot))}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from superscale.cli._common import console, user_errors
+from superscale.cli._common import console, escape, user_errors
 
 
 @user_errors
@@ -21,7 +21,8 @@ def report(
     from superscale.report import write_report
 
     index = write_report(folder)
-    console.print(f"report written to [bold]{index}[/] (figures in {index.parent / 'figures'})")
+    figures = escape(str(index.parent / "figures"))
+    console.print(f"report written to [bold]{escape(str(index))}[/] (figures in {figures})")
     if open_browser:
         webbrowser.open(index.resolve().as_uri())
 

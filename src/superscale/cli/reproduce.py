@@ -30,4 +30,4 @@ def register(app: typer.Typer) -> None:
         _, analysis, report = reproduce(preset, out, device=device, quiet=quiet, progress=progress_for(quiet))
         if not quiet:
             console.print(exponent_table(analysis.fits))
-        console.print(f"report: {report}", highlight=False, soft_wrap=True)
+        console.print(f"report: {report}", markup=False, highlight=False, soft_wrap=True)

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from superscale.cli._common import console, err_console, fail, user_errors
+from superscale.cli._common import console, err_console, escape, fail, user_errors
 
 if TYPE_CHECKING:  # the library loads inside the commands, so `superscale --help` stays fast
     import pandas as pd
 
     from superscale.executors import Progress
+    from superscale.limits import SweepPlan
     from superscale.store import Store
 
 INTERRUPTED_EXIT = 130
@@ -45,8 +46,12 @@ def run(
     executor: str | None = typer.Option(None, help="local | ray (default: the config's, else local)."),
     threads: int | None = typer.Option(None, help="Torch threads per shard (ray default 1)."),
     ray_address: str | None = typer.Option(None, help="Ray cluster address (default: start a local one)."),
+    ray_timeout: float | None = typer.Option(
+        None, help="Seconds to connect to or start Ray before giving up (default: the config's, 30)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite a store that holds a different sweep."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    yes: bool = typer.Option(False, "--yes", help="Train a grid past the size or memory limits anyway."),
 ) -> None:
     """Train a sweep into OUT; finished shards are skipped, so re-running resumes."""
     from superscale.sweep import run_sweep
@@ -59,13 +64,16 @@ def run(
             executor=executor,
             threads=threads,
             ray_address=ray_address,
+            ray_timeout_s=ray_timeout,
             force=force,
             quiet=quiet,
             progress=progress_for(quiet),
+            allow_large=yes,
+            on_plan=None if quiet else _print_plan,
         )
     except KeyboardInterrupt:
         err_console.print(
-            f"[yellow]interrupted:[/] finished shards are saved in {str(out)!r}; "
+            f"[yellow]interrupted:[/] finished shards are saved in {escape(repr(str(out)))}; "
             "re-run the same command to resume",
             soft_wrap=True,
         )
@@ -74,8 +82,13 @@ def run(
         s = store.summary()
         console.print(
             f"done: {s['runs_done']} runs ({s['runs_failed']} failed) in {str(out)!r}, "
-            f"{s['train_seconds']:.0f} s of training"
+            f"{s['train_seconds']:.0f} s of training",
+            markup=False,
         )
+
+
+def _print_plan(plan: SweepPlan) -> None:
+    err_console.print(f"plan: {plan.describe()}", markup=False, highlight=False, soft_wrap=True)
 
 
 @presets_app.callback(invoke_without_command=True)
@@ -150,10 +163,14 @@ def ls(path: Path = typer.Argument(..., help="A store, or a directory of stores.
         raise fail(f"no superscale store in {str(path)!r}")
     table = Table("store", "name", "status", "runs done", "failed", "shards", "train time", "device")
     for store in stores:
-        s = store.summary()
+        try:
+            s = store.summary()
+        except (ValueError, OSError) as exc:  # one damaged store must not hide the others
+            table.add_row(escape(str(store.path)), "?", escape(f"damaged: {exc}"), *["?"] * 5)
+            continue
         table.add_row(
-            s["path"],
-            s["name"],
+            escape(s["path"]),
+            escape(s["name"]),
             s["status"],
             f"{s['runs_done']}/{s['runs_total']}",
             str(s["runs_failed"]),
@@ -212,9 +229,9 @@ def query(
 
 
 def _table(frame: pd.DataFrame, max_rows: int = 200) -> Table:
-    table = Table(*[str(c) for c in frame.columns])
+    table = Table(*[escape(str(c)) for c in frame.columns])
     for row in frame.head(max_rows).itertuples(index=False):
-        table.add_row(*[f"{v:.6g}" if isinstance(v, float) else str(v) for v in row])
+        table.add_row(*[f"{v:.6g}" if isinstance(v, float) else escape(str(v)) for v in row])
     if len(frame) > max_rows:
         table.caption = f"{len(frame) - max_rows} more rows (use --csv or LIMIT)"
     return table

@@ -63,7 +63,8 @@ def compare_command(
     console.print(variants_verdict(runs))
     paths = _save(variants_figures(runs), out, "variants")
     console.print(
-        f"wrote {out / schema.VARIANTS_FILE}, {out / schema.VARIANTS_FITS_FILE} and {len(paths)} figures"
+        f"wrote {out / schema.VARIANTS_FILE}, {out / schema.VARIANTS_FITS_FILE} and {len(paths)} figures",
+        markup=False,
     )
 
 
@@ -103,7 +104,7 @@ def phase_command(
     write_parquet_atomic(table, table_path)
     phase_diagram_figure(table).savefig(table_path.with_suffix(".png"), dpi=120, bbox_inches="tight")
     console.print(table.pivot(index="density", columns="importance", values="phase").to_string())
-    console.print(f"wrote {table_path} and {table_path.with_suffix('.png')}")
+    console.print(f"wrote {table_path} and {table_path.with_suffix('.png')}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

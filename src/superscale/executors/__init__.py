@@ -132,6 +132,7 @@ def get_executor(
     curve_points: int,
     ray_address: str | None = None,
     train_fn: TrainFn | None = None,
+    ray_timeout_s: float = 30.0,
 ) -> Executor:
     """Build an executor by name ("local" or "ray")."""
     if name == "local":
@@ -143,5 +144,6 @@ def get_executor(
             raise ValueError("train_fn can only be injected into the local executor")
         from superscale.executors.ray import RayExecutor
 
-        return RayExecutor(device, threads if threads is not None else 1, curve_points, ray_address)
+        threads = threads if threads is not None else 1
+        return RayExecutor(device, threads, curve_points, ray_address, ray_timeout_s)
     raise ValueError(f"executor must be 'local' or 'ray', got {name!r}")

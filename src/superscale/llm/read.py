@@ -21,6 +21,7 @@ import torch
 
 from superscale.llm.gguf_read import gguf_index, read_gguf_tensor
 from superscale.llm.safetensors_header import header_shapes, read_rows
+from superscale.safetensors_check import check_safetensors
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def safetensors_shapes(path: Path) -> dict[str, Shape]:
-    """Names and shapes from a safetensors header (the data is not read)."""
+    """Names and shapes from a safetensors header (the data is not read); a damaged file is named."""
+    check_safetensors(path)
     return header_shapes(path)
 
 
@@ -210,11 +212,22 @@ def read_tensor(checkpoint: Checkpoint, name: str, n_rows: int | None = None) ->
     if not path.is_file():
         raise FileNotFoundError(f"{checkpoint.files[name]!r}, which holds {name!r}, is missing at {path}")
     if path.suffix == ".safetensors":
+        check_safetensors(path)  # a damaged file is named in one line before any byte of data is read
+        shape = header_shapes(path).get(name)
+        if shape is not None:
+            _check_rows(path, name, tuple(shape))
         return read_rows(path, name, n_rows)  # only these rows' bytes are read
     if path.suffix == ".gguf":
         return read_gguf_tensor(path, name, n_rows)
     state = _load_bin(path)
     if name not in state:
         raise ValueError(f"tensor {name!r} is not in {path.name}, although the index says so")
+    _check_rows(path, name, tuple(state[name].shape))
     tensor = state[name] if n_rows is None else state[name][:n_rows]
     return tensor.clone()  # detach from the mapped file before the state dict goes
+
+
+def _check_rows(path: Path, name: str, shape: Shape) -> None:
+    """An unembedding is a matrix with rows and columns: an empty one has no geometry to measure."""
+    if len(shape) != 2 or 0 in shape:
+        raise ValueError(f"tensor {name!r} in {str(path)!r} has shape {list(shape)}: not a [vocab, d] matrix")

@@ -181,7 +181,8 @@ def overview_section(ctx: ReportContext) -> Section | None:
     """Config and run summary."""
     if not _has_store(ctx):
         return None
-    body = html.pairs_html(run_summary(ctx.data))
+    planned = ctx.manifest.get("n_runs") if isinstance(ctx.manifest.get("n_runs"), int) else None
+    body = html.pairs_html(run_summary(ctx.data, planned))
     if ctx.config_text:
         summary = f"<summary>Configuration ({schema.SWEEP_FILE})</summary>"
         body += f"<details>{summary}<pre>{html.esc(ctx.config_text)}</pre></details>"
@@ -331,8 +332,17 @@ def write_report(folder: str | Path, pdf: bool = True) -> Path:
         data=data,
         title=f"superscale report: {name or folder.resolve().name}",
         config_text=config_file.read_text() if config_file.is_file() else "",
-        manifest=json.loads(manifest_file.read_text()) if manifest_file.is_file() else {},
+        manifest=_manifest(manifest_file),
         pdf=pdf,
         folder=folder,
     )
     return build_report(ctx, folder / schema.REPORT_DIR)
+
+
+def _manifest(file: Path) -> dict:
+    """The store's manifest, {} when absent or damaged (the report then counts the runs it finds)."""
+    try:
+        manifest = json.loads(file.read_text()) if file.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}

@@ -268,13 +268,21 @@ def llm_verdicts(data: FigureData) -> list[str]:
     return out
 
 
-def run_summary(data: FigureData) -> list[tuple[str, str]]:
-    """(what, value) rows describing the store: runs, grid values, time."""
+def run_summary(data: FigureData, planned: int | None = None) -> list[tuple[str, str]]:
+    """(what, value) rows describing the store: runs, grid values, time. `planned` is the sweep's run
+    count from its manifest, so a partial store says how far it got ("2 of 12 runs done")."""
     runs = data.runs
     if runs.empty:
         return [("runs", "none (no toy-model store in this directory)")]
     done = done_runs(data)
-    rows = [("runs", f"{len(runs)} ({len(done)} done, {len(runs) - len(done)} not done)")]
+    total = max(planned or 0, len(runs))
+    failed, untrained = len(runs) - len(done), total - len(runs)
+    text = f"{len(done)} of {total} runs done"
+    if failed:
+        text += f", {failed} failed"
+    if untrained:
+        text += f", {untrained} not trained yet (partial store: `superscale run` resumes it)"
+    rows = [("runs", text)]
     for col, name in (
         (schema.EXPERIMENT, "experiments"),
         (schema.FAMILY, "families"),
