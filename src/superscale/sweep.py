@@ -43,10 +43,11 @@ def run_sweep(
     Arguments left as None take the config's `[execution]` values. Re-running the same call resumes:
     finished shards are skipped. A different config on an existing store raises ValueError unless
     `force` (which deletes that store's files, nothing else). Ctrl-C (KeyboardInterrupt) keeps every
-    finished shard, merges the tables, releases the lock and re-raises.
+    finished shard, merges the tables, releases the lock and re-raises. Progress: bars in a terminal or
+    notebook, log lines elsewhere, nothing with `quiet`; or pass your own `progress`.
     """
-    from superscale.executors import LogProgress, get_executor, outcome_tables
-    from superscale.executors import Progress as NullProgress
+    from superscale.executors import get_executor, outcome_tables
+    from superscale.executors.bar import sweep_progress
 
     config = resolve_config(config_or_preset)
     overrides = {"device": device, "executor": executor, "threads": threads, "ray_address": ray_address}
@@ -61,7 +62,7 @@ def run_sweep(
         execution.ray_address,
         train_fn,
     )
-    progress = progress or (NullProgress() if quiet else LogProgress())
+    progress = progress or sweep_progress(quiet)
     provenance = versions()
     n_runs = sum(len(s.runs) for s in shards)
     with StoreWriter(out, config, [s.shard_id for s in shards], n_runs, force=force) as writer:
