@@ -77,6 +77,8 @@ def test_ls_takes_several_stores_and_prints_whole_csv_when_piped(ran: Path, tmp_
         (str(ran / "store"), "cli", "2/2", "complete"),
         (str(other), "other", "1/1", "complete"),
     ]
+    twice = runner.invoke(app, ["ls", str(ran / "store"), str(ran), str(other)])  # ran holds ran/store
+    assert _csv(twice.output) == rows
     result = runner.invoke(app, ["ls", str(ran / "store"), str(tmp_path / "missing")])
     assert result.exit_code == 2 and "no such directory" in result.output
 
@@ -168,3 +170,24 @@ def test_log_progress_reports_steps_inside_a_shard(caplog: pytest.LogCaptureFixt
             progress.step(shard, step)
     lines = [r.getMessage() for r in caplog.records if "step" in r.getMessage()]
     assert [line.split("step ")[1].split(" ")[0] for line in lines] == ["10/50", "20/50", "30/50", "40/50"]
+
+
+def test_a_table_too_wide_for_the_terminal_prints_one_record_per_block(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pandas as pd
+    from rich.console import Console
+
+    from superscale.cli import tables
+
+    out = io.StringIO()
+    monkeypatch.setattr(tables, "console", Console(file=out, force_terminal=True, width=60))
+    wide = pd.DataFrame([{f"column_{i}": 1000.0 + i / 7 for i in range(37)}] * 2)
+    tables.emit(wide, None)  # a terminal: the table format
+    text = out.getvalue()
+    assert "…" not in text and text.count("── row") == 2
+    assert "column_36  1005.14" in text  # every column, its value to 6 significant digits
+    out.truncate(0)
+    out.seek(0)
+    tables.emit(wide.iloc[:, :2], None)  # fits: an ordinary table
+    assert "── row" not in out.getvalue() and "column_1" in out.getvalue()

@@ -156,7 +156,8 @@ def ls(
     fmt: TableFormat | None = format_option(),
 ) -> None:
     """One line per store: runs done/failed, shards, status, training time, device."""
-    stores = [store for path in paths for store in _stores_under(path)]
+    found = [store for path in paths for store in _stores_under(path)]
+    stores = list({store.path.resolve(): store for store in found}.values())  # each store once
     if not stores:
         raise fail(f"no superscale store in {', '.join(repr(str(p)) for p in paths)}")
     table = Table("store", "name", "status", "runs done", "failed", "shards", "train time", "device")

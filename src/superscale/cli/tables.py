@@ -110,10 +110,15 @@ def markdown(frame: pd.DataFrame) -> str:
 
 def _print_table(table: Table) -> None:
     """The table as is when it fits the terminal; else one block per row, so no cell becomes '…'."""
-    if console.measure(table).minimum <= console.width or not table.row_count:
+    frame = table_frame(table)
+    # the narrowest the table gets without cutting a word: each column as wide as its longest word,
+    # plus its padding and border
+    words = [
+        max((len(w) for text in (str(c), *frame[c]) for w in str(text).split()), default=1) for c in frame
+    ]
+    if sum(words) + 3 * len(words) + 1 <= console.width or not table.row_count:
         console.print(table)
         return
-    frame = table_frame(table)
     width = max(len(str(c)) for c in frame.columns)
     if table.title:
         console.print(table.title, markup=False, highlight=False)
