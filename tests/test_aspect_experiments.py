@@ -194,18 +194,16 @@ def test_report_section_and_verdict(store: Store) -> None:
 
 def test_cli_plan_bound_summary_and_figures(store: Store, tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(
-        app, ["aspect", "plan", "--params", "4100", "--features", "100", "--depths", "1,2,8"]
-    )
+    result = runner.invoke(app, ["aspect", "plan", "--params", "4100", "--n", "100", "--depths", "1,2,8"])
     assert result.exit_code == 0, result.output
     assert "4100" in result.output and "4168" in result.output  # L = 1, m = 40 and L = 8, m = 18
-    result = runner.invoke(app, ["aspect", "bound", "--features", "64", "--sparsity", "0.9"])
+    result = runner.invoke(app, ["aspect", "bound", "--n", "64", "--sparsity", "0.9"])
     assert result.exit_code == 0 and "14.74" in result.output
-    result = runner.invoke(app, ["aspect", "bound", "--features", "64"])
+    result = runner.invoke(app, ["aspect", "bound", "--n", "64"])
     assert result.exit_code == 2 and "exactly one of" in result.output
     result = runner.invoke(app, ["aspect", "summary", str(store.path)])
     assert result.exit_code == 0 and "Loss at N=144" in result.output
-    result = runner.invoke(app, ["aspect", "figures", str(store.path), "--to", str(tmp_path)])
+    result = runner.invoke(app, ["aspect", "figures", str(store.path), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "aspect_loss.png").stat().st_size > 1000
     result = runner.invoke(app, ["aspect", "run", "--preset", "nope", "--out", str(tmp_path)])
@@ -231,9 +229,7 @@ def test_cli_run_trains_analyses_and_resumes(tmp_path: Path) -> None:
 
 def test_cli_l1(tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(
-        app, ["aspect", "l1", "--features", "16", "--sparsities", "0.8", "--widths", "2,16"]
-    )
+    result = runner.invoke(app, ["aspect", "l1", "--n", "16", "--sparsities", "0.8", "--widths", "2,16"])
     assert result.exit_code == 0 and "critical_m" in result.output
     result = runner.invoke(app, ["aspect", "l1", "--widths", "a,b"])
     assert result.exit_code == 2 and "widths must be comma-separated integers" in result.output

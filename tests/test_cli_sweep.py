@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from superscale._version import __version__
 from superscale.cli import app
 from superscale.config import dump_toml, parse_config, parse_config_text
 from superscale.presets import list_presets, load_preset
+from superscale.store import open_store
 
 TINY: dict[str, Any] = {
     "name": "cli",
@@ -43,16 +48,67 @@ def test_run_resumes_as_a_no_op(ran: Path) -> None:
 
 
 def test_ls_show_query(ran: Path) -> None:
-    result = runner.invoke(app, ["ls", str(ran)])  # a directory of stores
+    result = runner.invoke(app, ["ls", str(ran), "--format", "table"])  # a directory of stores
     assert result.exit_code == 0, result.output
     assert "complete" in result.output and "2/2" in result.output
-    result = runner.invoke(app, ["show", str(ran / "store")])
+    result = runner.invoke(app, ["show", str(ran / "store"), "-f", "table"])
     assert result.exit_code == 0, result.output
     assert "2 done, 0 failed" in result.output and "m            3, 4" in result.output
     sql = "select m, count(*) as k from curves join runs using (run_id) group by m order by m"
-    result = runner.invoke(app, ["query", str(ran / "store"), sql, "--csv"])
+    for flag in (["--csv"], ["--format", "csv"], []):  # the older flag, the format, piped (not a terminal)
+        result = runner.invoke(app, ["query", str(ran / "store"), sql, *flag])
+        assert result.exit_code == 0, result.output
+        assert result.output.splitlines() == ["m,k", "3,11", "4,11"]
+
+
+def _csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_ls_takes_several_stores_and_prints_whole_csv_when_piped(ran: Path, tmp_path: Path) -> None:
+    config = tmp_path / "other.toml"
+    config.write_text(dump_toml(parse_config({**TINY, "name": "other", "m": [5]})))
+    other = tmp_path / "other"
+    assert runner.invoke(app, ["run", str(config), "-o", str(other), "-q"]).exit_code == 0
+    result = runner.invoke(app, ["ls", str(ran / "store"), str(other)])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == ["m,k", "3,11", "4,11"]
+    rows = _csv(result.output)  # CliRunner's stdout is not a terminal: CSV, one line per store
+    assert [(r["store"], r["name"], r["runs done"], r["status"]) for r in rows] == [
+        (str(ran / "store"), "cli", "2/2", "complete"),
+        (str(other), "other", "1/1", "complete"),
+    ]
+    twice = runner.invoke(app, ["ls", str(ran / "store"), str(ran), str(other)])  # ran holds ran/store
+    assert _csv(twice.output) == rows
+    result = runner.invoke(app, ["ls", str(ran / "store"), str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "no such directory" in result.output
+
+
+def test_wide_query_prints_every_column_whole(ran: Path) -> None:
+    """No `…`: piped, JSON and Markdown carry every column and every digit of the runs table."""
+    store = ran / "store"
+    runs = open_store(store).runs()
+    sql = "select * from runs order by run_id"
+    rows = _csv(runner.invoke(app, ["query", str(store), sql]).output)
+    assert list(rows[0]) == list(runs.columns) and len(rows) == len(runs)
+    expected = runs.sort_values("run_id", ignore_index=True)
+    assert [float(r["final_loss"]) for r in rows] == expected["final_loss"].tolist()
+    result = runner.invoke(app, ["query", str(store), sql, "--format", "json"])
+    records = json.loads(result.output)
+    assert [r["final_loss"] for r in records] == expected["final_loss"].tolist()
+    sql = "select m, seed from runs order by m"
+    markdown = runner.invoke(app, ["query", str(store), sql, "-f", "markdown"])
+    assert markdown.output.splitlines() == ["| m | seed |", "| --- | --- |", "| 3 | 0 |", "| 4 | 0 |"]
+    shown = _csv(runner.invoke(app, ["show", str(store), "--format", "csv"]).output)
+    assert {r["field"]: r["value"] for r in shown}["m"] == "3, 4"
+
+
+def test_version_and_short_help() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output == f"superscale {__version__}\n"
+    for args in (["-h"], ["ls", "-h"], ["aspect", "plan", "-h"], ["presets", "show", "-h"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "Usage:" in result.output and "<bool>" not in result.output, args
 
 
 def test_user_errors_are_one_line(ran: Path, tmp_path: Path) -> None:
@@ -86,7 +142,7 @@ def test_ctrl_c_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_presets_list_and_show() -> None:
-    result = runner.invoke(app, ["presets"])
+    result = runner.invoke(app, ["presets", "--format", "table"])
     assert result.exit_code == 0, result.output
     for name in list_presets():
         assert name in result.output
@@ -114,3 +170,24 @@ def test_log_progress_reports_steps_inside_a_shard(caplog: pytest.LogCaptureFixt
             progress.step(shard, step)
     lines = [r.getMessage() for r in caplog.records if "step" in r.getMessage()]
     assert [line.split("step ")[1].split(" ")[0] for line in lines] == ["10/50", "20/50", "30/50", "40/50"]
+
+
+def test_a_table_too_wide_for_the_terminal_prints_one_record_per_block(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pandas as pd
+    from rich.console import Console
+
+    from superscale.cli import tables
+
+    out = io.StringIO()
+    monkeypatch.setattr(tables, "console", Console(file=out, force_terminal=True, width=60))
+    wide = pd.DataFrame([{f"column_{i}": 1000.0 + i / 7 for i in range(37)}] * 2)
+    tables.emit(wide, None)  # a terminal: the table format
+    text = out.getvalue()
+    assert "…" not in text and text.count("── row") == 2
+    assert "column_36  1005.14" in text  # every column, its value to 6 significant digits
+    out.truncate(0)
+    out.seek(0)
+    tables.emit(wide.iloc[:, :2], None)  # fits: an ordinary table
+    assert "── row" not in out.getvalue() and "column_1" in out.getvalue()

@@ -30,3 +30,9 @@ def test_cli_help_loads_no_torch() -> None:
 def test_root_attribute_loads_its_module() -> None:
     code = "import superscale; superscale.power_law_probs"
     assert _loaded(code, ("superscale.data", "superscale.report")) == ["superscale.data"]
+
+
+def test_reading_a_store_loads_no_torch() -> None:
+    """`superscale ls/show/query` open stores without the engine: torch loads with the first weights."""
+    code = "import superscale.cli, superscale.store, superscale.cli.tables"
+    assert _loaded(code, ("torch", "matplotlib")) == []

@@ -27,8 +27,12 @@ from superscale.llm.catalog import (
 )
 from superscale.metrics.reference import welch_kappa2
 from superscale.plots import (
+    ALPHA_SCAN,
+    DENSITY,
     FIGURES,
     FIGURES_BY_NAME,
+    LARGE,
+    SECTION_PRESETS,
     FigureData,
     LLMData,
     MissingData,
@@ -39,6 +43,7 @@ from superscale.plots import (
 from superscale.plots import paper_values as pv
 from superscale.plots.data import loglog_fits, power_scan
 from superscale.plots.style import figure_bytes, fmt, fmt_pm
+from superscale.presets import list_presets
 
 E2_ALPHAS = (0.5, 1.0, 1.5, 2.0)
 E2_GAMMAS = (-1.0, -0.7778, -0.5556, -0.3333, 0.1111, 0.5556)
@@ -265,13 +270,24 @@ def test_every_figure_says_what_is_missing_on_an_empty_store(spec) -> None:
     message = str(result)
     assert message.startswith(spec.label), message
     assert "needs" in message
+    # the toy figures name the preset that draws them (frozen here, not read from SECTION_PRESETS)
+    expected = {LARGE: "paper-e1-large", ALPHA_SCAN: "paper-e2-alpha-quick", DENSITY: "paper-e3-density"}
+    if spec.section in expected:
+        assert f"the preset {expected[spec.section]}" in message, message
+
+
+def test_the_presets_named_for_missing_figures_exist() -> None:
+    assert set(SECTION_PRESETS.values()) <= set(list_presets())
 
 
 def test_partial_store_missing_messages_name_the_gap(data: FigureData) -> None:
     weak_only = FigureData(runs=data.runs[data.runs[schema.GAMMA] > 0], metrics=data.metrics, fits=data.fits)
     missing = draw("fig1d", weak_only)
     assert isinstance(missing, MissingData)
-    assert str(missing) == "Fig. 1d needs strong-regime runs (γ < 0); this store has none."
+    assert str(missing) == (
+        "Fig. 1d needs strong-regime runs (γ < 0); this store has none; the preset paper-e1-large-quick "
+        "draws it (`superscale run paper-e1-large-quick --out DIR`, then `superscale analyze DIR`)."
+    )
     no_metrics = FigureData(runs=data.runs, fits=data.fits)
     message = str(draw("fig5d", no_metrics))
     assert "mean_cos2_strong" in message and "metrics.parquet" in message

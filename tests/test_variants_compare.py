@@ -211,7 +211,7 @@ def test_compare_cli_runs_analyses_and_draws(tmp_path: Path) -> None:
     config = tmp_path / "tiny.toml"
     config.write_text(dump_toml_table(TINY))
     out = tmp_path / "store"
-    result = CliRunner().invoke(main_app, ["variants", "compare", str(out), "--config", str(config)])
+    result = CliRunner().invoke(main_app, ["variants", "compare", "--out", str(out), "--preset", str(config)])
     assert result.exit_code == 0, result.output
     assert "model exponent" in result.output and (out / "variants-1.png").stat().st_size > 0
     assert open_store(out).table(schema.VARIANTS_FITS_FILE) is not None
@@ -226,12 +226,12 @@ def test_phase_cli_writes_table_and_figure_and_refuses_bad_input(tmp_path: Path)
         """test app"""
 
     runner = CliRunner()
-    args = ["variants", "phase", str(tmp_path), "--densities", "1.0", "--importances", "0.1,2"]
+    args = ["variants", "phase", "--out", str(tmp_path), "--densities", "1.0", "--importances", "0.1,2"]
     result = runner.invoke(app, [*args, "--steps", "60", "--seeds", "1"])
     assert result.exit_code == 0, result.output
     table = pd.read_parquet(tmp_path / "phase_diagram.parquet")
     assert list(table["importance"]) == [0.1, 2.0]
     assert (tmp_path / "phase_diagram.png").stat().st_size > 0
     assert isinstance(phase_diagram_figure(table), Figure)
-    bad = runner.invoke(app, ["variants", "phase", str(tmp_path), "--densities", "a,b"])
+    bad = runner.invoke(app, ["variants", "phase", "-o", str(tmp_path), "--densities", "a,b"])
     assert bad.exit_code == 2

@@ -28,6 +28,7 @@ from superscale import metrics, quality, schema, theory
 from superscale.atomic import write_parquet_atomic
 from superscale.config import AnalysisConfig
 from superscale.fit import FitWindow, fit_loglog, fit_power_law_offset
+from superscale.progress import progress_bar
 from superscale.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ class AnalysisResult:
 
 
 def _done_runs(store: Store) -> pd.DataFrame:
-    runs = store.runs
+    runs = store.runs()
     if not len(runs):
         raise ValueError(f"store {str(store.path)!r} has no runs yet")
     return runs[runs[schema.STATUS] == "done"].reset_index(drop=True)
@@ -320,22 +321,31 @@ def analyze_store(
     seed: int = 0,
     on_run: Callable[[int, int], None] | None = None,
     analysis: AnalysisConfig | None = None,
+    quiet: bool = False,
 ) -> AnalysisResult:
     """Metrics and convergence for every finished run, fits for every (γ, data) group across m; writes
-    both tables. `analysis` (fit windows) defaults to the `[analysis]` table of the store's sweep.toml."""
+    both tables. `analysis` (fit windows) defaults to the `[analysis]` table of the store's sweep.toml.
+    A progress bar over the runs measured shows in a terminal or notebook unless `quiet`."""
     if not isinstance(store, Store):
         store = open_store(store)
     if analysis is None:
         analysis = AnalysisConfig.model_validate(store.config.get("analysis", {}))
     done = _done_runs(store)
-    convergence = quality.convergence_table(store.curves, list(done[schema.RUN_ID]))
+    convergence = quality.convergence_table(store.curves(), list(done[schema.RUN_ID]))
     converged_by_run = {
         r: None if pd.isna(c) else bool(c)
         for r, c in zip(convergence[schema.RUN_ID], convergence[schema.CONVERGED], strict=True)
     }
-    metrics_table, n_new, n_kept = _update_metrics(
-        store, done, convergence, force, block_size, device, on_run
-    )
+    with progress_bar("metrics", quiet=quiet) as bar:
+
+        def tick(done_runs: int, total: int) -> None:
+            bar.update(done_runs, total)
+            if on_run is not None:
+                on_run(done_runs, total)
+
+        metrics_table, n_new, n_kept = _update_metrics(
+            store, done, convergence, force, block_size, device, tick
+        )
     fits_table, n_fit, n_reused = _update_fits(
         store, done, converged_by_run, analysis, force, n_bootstrap, seed
     )

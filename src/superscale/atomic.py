@@ -12,10 +12,12 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import torch
+
+if TYPE_CHECKING:  # torch loads only where weights are written: `superscale ls` stays light
+    import torch
 
 __all__ = [
     "TMP_MARK",

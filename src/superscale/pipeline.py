@@ -29,5 +29,5 @@ def reproduce(
 ) -> tuple[Store, AnalysisResult, Path]:
     """Run `preset` into `out`, analyse it and write its report; returns (store, analysis, report path)."""
     store = run_sweep(preset, out, device=device, quiet=quiet, progress=progress)
-    analysis = analyze_store(store)
-    return store, analysis, write_report(store.path)
+    analysis = analyze_store(store, quiet=quiet)
+    return store, analysis, write_report(store.path, quiet=quiet)

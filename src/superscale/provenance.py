@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import torch
-
 from superscale import schema
 
 __all__ = ["versions"]
@@ -41,7 +39,13 @@ def versions() -> dict[str, str]:
 
     return {
         schema.SUPERSCALE_VERSION: __version__,
-        schema.TORCH_VERSION: torch.__version__,
+        schema.TORCH_VERSION: _torch_version(),
         schema.PYTHON_VERSION: sys.version.split()[0],
         schema.GIT_REVISION: _git_revision(),
     }
+
+
+def _torch_version() -> str:
+    import torch  # here, not at the top: reading a store needs no torch
+
+    return str(torch.__version__)

@@ -21,19 +21,23 @@ import json
 import logging
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import torch
 
 from superscale import schema
 from superscale._checks import read_text
 from superscale.provenance import versions
 from superscale.safetensors_check import open_safetensors
 
+if TYPE_CHECKING:  # torch loads with the first weights read or written: `superscale ls` stays light
+    import torch
+    from matplotlib.figure import Figure
+
 __all__ = [
     "Store",
     "StoreBusyError",
+    "StoreTable",
     "StoreWriter",
     "load",
     "open_store",
@@ -58,8 +62,17 @@ def _shard_file(path: Path, shard_id: str, table: str) -> Path:
     return path / schema.SHARDS_DIR / f"{shard_id}.{table}.parquet"
 
 
+class StoreTable(pd.DataFrame):
+    """A table of the store that is also its own accessor: `store.runs()` reads like `store.fits()` and
+    `store.metrics()`, and `store.runs` (the older spelling) is the same frame."""
+
+    def __call__(self) -> pd.DataFrame:
+        return self
+
+
 class Store:
-    """A store on disk, read lazily: tables as pandas, weights one run at a time."""
+    """A store on disk, read lazily: tables as pandas (`runs()`, `curves()`, `metrics()`, `fits()`,
+    `table(name)`), weights one run at a time (`params`), figures by name (`figure`)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -108,22 +121,41 @@ class Store:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     @cached_property
-    def runs(self) -> pd.DataFrame:
-        """One row per trained model (columns: superscale.schema + provenance)."""
-        return self._table("runs", schema.RUNS_FILE)
+    def runs(self) -> StoreTable:
+        """`store.runs()`: one row per trained model (columns: superscale.schema + provenance)."""
+        return StoreTable(self._table("runs", schema.RUNS_FILE))
 
     @cached_property
-    def curves(self) -> pd.DataFrame:
-        """Loss every k steps per run: run_id, step, loss (summed scale)."""
-        return self._table("curves", schema.CURVES_FILE)
+    def curves(self) -> StoreTable:
+        """`store.curves()`: loss every k steps per run: run_id, step, loss (summed scale)."""
+        return StoreTable(self._table("curves", schema.CURVES_FILE))
 
     def metrics(self) -> pd.DataFrame | None:
+        """One row per analysed run (`superscale analyze`), None before the analysis."""
         file = self.path / schema.METRICS_FILE
         return pd.read_parquet(file) if file.is_file() else None
 
     def fits(self) -> pd.DataFrame | None:
+        """The α_m fits per group, kind and scope (`superscale analyze`), None before the analysis."""
         file = self.path / schema.FITS_FILE
         return pd.read_parquet(file) if file.is_file() else None
+
+    def figure(self, name: str, ax: Any = None) -> Figure:
+        """A figure of the report by name ("fig5e", "fig1d", … `superscale.plots.FIGURES`) as a matplotlib
+        Figure, drawn into `ax` when given; MissingData names what the store lacks and the preset with it."""
+        from superscale.plots import FIGURES_BY_NAME
+        from superscale.report.load import load_figure_data
+
+        if name not in FIGURES_BY_NAME:
+            raise ValueError(f"figure must be one of {', '.join(FIGURES_BY_NAME)}, got {name!r}")
+        return FIGURES_BY_NAME[name].draw(load_figure_data(self.path), ax=ax)
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (
+            f"<Store {s['name']!r}: {s['runs_done']}/{s['runs_total']} runs done, {s['runs_failed']} failed, "
+            f"{s['status']}, path={s['path']!r}>"
+        )
 
     def table(self, name: str) -> pd.DataFrame | None:
         """A table `superscale analyze` added (a file name in schema.EXTRA_TABLES), None when absent."""

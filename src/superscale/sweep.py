@@ -55,10 +55,11 @@ def run_sweep(
     larger than the machine's memory raises ValueError with its numbers unless `allow_large`; `on_plan`
     sees the plan before anything is written. Ctrl-C (KeyboardInterrupt) keeps every
     finished shard, merges the tables, records status "interrupted", releases the lock and re-raises;
-    SIGTERM does the same.
+    SIGTERM does the same. Progress: bars in a terminal or notebook, log lines elsewhere, nothing with
+    `quiet`; or pass your own `progress`.
     """
-    from superscale.executors import LogProgress, get_executor, outcome_tables
-    from superscale.executors import Progress as NullProgress
+    from superscale.executors import get_executor, outcome_tables
+    from superscale.executors.bar import sweep_progress
 
     config = resolve_config(config_or_preset)
     overrides = {
@@ -85,7 +86,7 @@ def run_sweep(
         train_fn,
         execution.ray_timeout_s,
     )
-    progress = progress or (NullProgress() if quiet else LogProgress())
+    progress = progress or sweep_progress(quiet)
     provenance = versions()
     n_runs = sum(len(s.runs) for s in shards)
     with (

@@ -20,6 +20,7 @@ from superscale import schema
 from superscale.config import parse_config
 from superscale.engine import ShardResult, resolve_device, train_shard
 from superscale.grid import expand_runs, make_shards, shard_spec
+from superscale.progress import progress_bar
 
 __all__ = ["TrainedModels", "train_toy_models"]
 
@@ -57,6 +58,7 @@ def train_toy_models(
     density: float = 1.0,
     device: str = "auto",
     heldout_batches: int = 0,
+    quiet: bool = False,
 ) -> TrainedModels:
     """Train every (m, γ, α, seed) combination of the paper's toy model with power-law data.
 
@@ -64,6 +66,7 @@ def train_toy_models(
     to 5 %) with fewer steps (2000 instead of 20 000) so a call takes seconds to minutes on a CPU. The
     call is a sweep without a store: the same grid expansion, run ids and shards as `superscale run`, so
     a model trained here equals the same model trained by a sweep. Rows are ordered by m, α, γ, seed.
+    A progress bar (model-steps) shows in a terminal or notebook unless `quiet`.
     """
     if not 0 <= warmup_fraction < 1:  # warm-up must end before the last step, as in every entry point
         raise ValueError(f"warmup_fraction must lie in [0, 1), got {warmup_fraction!r}")
@@ -92,10 +95,17 @@ def train_toy_models(
     runs.sort(key=lambda r: (rank[r.m], alphas.index(r.alpha), gammas.index(r.gamma), r.seed))
     device = resolve_device(device)
     results: dict[str, tuple[int, ShardResult]] = {}
-    for shard in make_shards(runs, max_models=len(runs)):
-        result = train_shard(shard_spec(shard.runs, device))
-        for index, run in enumerate(shard.runs):
-            results[run.run_id] = (index, result)
+    shards = make_shards(runs, max_models=len(runs))
+    with progress_bar("training", total=sum(s.model_steps for s in shards), quiet=quiet) as bar:
+        for shard in shards:
+            bar.advance(0, description=f"training m={shard.m} ({len(shard.runs)} models)")
+
+            def tick(step: int, models: int = len(shard.runs)) -> None:  # a step trains every model at once
+                bar.advance(models)
+
+            result = train_shard(shard_spec(shard.runs, device), tick)
+            for index, run in enumerate(shard.runs):
+                results[run.run_id] = (index, result)
     rows: list[dict[str, float | int | str]] = []
     params: list[dict[str, Tensor]] = []
     curves: list[Tensor] = []

@@ -113,7 +113,7 @@ def _model_rows(
     store: Store, deep: pd.DataFrame, residual: bool
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Per run: its shape, data and measured features (no role yet); and its responses for the pairs."""
-    curves = store.curves
+    curves = store.curves()
     by_run = dict(tuple(curves.groupby(schema.RUN_ID))) if len(curves) else {}
     rows, responses = [], {}
     for run in deep.to_dict("records"):
@@ -260,9 +260,9 @@ def analyze_aspect(store: Store, force: bool = False) -> bool:
     Idempotent: rebuilt from the runs and weights, each file replaced only when its content changed.
     Returns whether the store needed the step.
     """
-    if not needs_aspect(store.runs):
+    if not needs_aspect(store.runs()):
         return False
-    runs = store.runs[store.runs[schema.STATUS] == "done"]
+    runs = store.runs()[store.runs()[schema.STATUS] == "done"]
     deep = runs[runs[schema.ARCHITECTURE] == "deep"]
     options = store.config.get("model", {}).get("options", {})
     tied, residual = bool(options.get("tied", True)), bool(options.get("residual", True))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +19,10 @@ R = TypeVar("R")
 
 console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
+for _console in (console, err_console):
+    if not _console.is_terminal:  # piped or redirected: lines and tables whole, never wrapped at 80 columns
+        _console.soft_wrap = True
+        _console.width = 10_000
 
 USER_ERROR_EXIT = 2
 
@@ -52,3 +56,30 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise fail(os_error_text(exc)) from None
 
     return wrapper
+
+
+# --- the one flag vocabulary of every command (README: "Command line") --------------------------------
+# a directory a command writes: --out/-o; one it reads: a positional DIR; the sweep to train: --preset
+# (a preset name or a TOML file); the device: --device auto|cpu|cuda, auto unless a config says otherwise;
+# no progress output: --quiet/-q; features n and width m: --n, --m (the config's names).
+
+
+def out_option(default: Any = ..., help: str = "Store directory (created; re-run to resume).") -> Any:
+    return typer.Option(default, "--out", "-o", help=help, show_default=default is not ...)
+
+
+def quiet_option() -> Any:
+    return typer.Option(False, "--quiet", "-q", help="No progress output.")
+
+
+def device_option(default: str | None = "auto", what: str = "") -> Any:
+    config = " (default: the config's [execution] device, else auto)" if default is None else ""
+    return typer.Option(
+        default, "--device", help=f"auto | cpu | cuda | cuda:N{what}; auto: CUDA when present{config}."
+    )
+
+
+def preset_option(default: str) -> Any:
+    return typer.Option(
+        default, "--preset", "-p", help="A preset name (`superscale presets`) or a sweep TOML file."
+    )

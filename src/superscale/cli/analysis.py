@@ -10,7 +10,8 @@ import typer
 from rich.table import Table
 
 from superscale import schema
-from superscale.cli._common import console, user_errors
+from superscale.cli._common import console, device_option, err_console, quiet_option, user_errors
+from superscale.cli.tables import TableFormat, emit, format_option, resolve
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,29 +80,36 @@ def register(app: typer.Typer) -> None:
     @app.command("analyze")
     @user_errors
     def analyze(
-        store: Path = typer.Argument(..., help="Result store written by `superscale sweep`."),
+        store: Path = typer.Argument(
+            ..., metavar="DIR", help="A store written by `superscale run` (or `reproduce`)."
+        ),
         force: bool = typer.Option(False, "--force", help="Recompute every metric and fit."),
-        device: str = typer.Option(None, "--device", help="Device for the overlap GEMMs (default: cpu)."),
+        device: str = device_option(what=" for the overlap GEMMs"),
         block_size: int = typer.Option(8192, "--block-size", help="Rows per block of the overlap GEMMs."),
         bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap resamples per fit."),
+        quiet: bool = quiet_option(),
+        fmt: TableFormat | None = format_option(),
     ) -> None:
         """Superposition metrics per run and α_m fits per (γ, data) group -> metrics/fits.parquet."""
         from superscale.analyze import analyze_store
+        from superscale.engine import resolve_device
 
-        with console.status("analysing…") as status:
-
-            def on_run(done: int, total: int) -> None:
-                status.update(f"metrics: run {done}/{total}")
-
-            result = analyze_store(
-                store, force=force, block_size=block_size, device=device, n_bootstrap=bootstrap, on_run=on_run
-            )
-        console.print(
+        # in a parseable format stdout holds the table alone; the account of the work goes to stderr
+        say = console.print if resolve(fmt) is TableFormat.table else err_console.print
+        result = analyze_store(
+            store,
+            force=force,
+            block_size=block_size,
+            device=resolve_device(device),
+            n_bootstrap=bootstrap,
+            quiet=quiet,
+        )
+        say(
             f"metrics: {result.n_metrics_computed} runs computed, {result.n_metrics_reused} kept · "
             f"fits: {result.n_groups_fitted} groups fitted, {result.n_groups_reused} kept"
         )
         if len(result.fits):
-            console.print(exponent_table(result.fits))
-        console.print(f"wrote {store / schema.METRICS_FILE} and {store / schema.FITS_FILE}", markup=False)
+            emit(exponent_table(result.fits), fmt)
+        say(f"wrote {store / schema.METRICS_FILE} and {store / schema.FITS_FILE}")
         if result.extra_steps:
-            console.print(f"extra analysis steps for these runs: {', '.join(result.extra_steps)}")
+            say(f"extra analysis steps for these runs: {', '.join(result.extra_steps)}")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from superscale.cli._common import console, user_errors
+from superscale.cli._common import console, device_option, out_option, quiet_option, user_errors
 
 aspect_app = typer.Typer(
     help="Equal-parameter deep toy models across aspect ratios, universality, compressed sensing.",
@@ -34,7 +34,7 @@ def _ints(text: str, name: str) -> tuple[int, ...]:
 @user_errors
 def plan(
     params: Annotated[int, typer.Option("--params", help="parameter budget N (biases included)")],
-    features: Annotated[int, typer.Option("--features", help="number of features n")],
+    features: Annotated[int, typer.Option("--n", help="number of features n")],
     depths: Annotated[str, typer.Option(help="depths L to try, comma-separated")] = "1,2,3,4,6,8,12,16",
     tolerance: Annotated[float, typer.Option(help="relative |N − budget| allowed")] = 0.05,
     untied: Annotated[bool, typer.Option(help="count a separate decoder W_dec")] = False,
@@ -54,7 +54,7 @@ def plan(
 @aspect_app.command("bound")
 @user_errors
 def bound(
-    features: Annotated[int, typer.Option("--features", help="number of features n")],
+    features: Annotated[int, typer.Option("--n", help="number of features n")],
     sparsity: Annotated[float | None, typer.Option(help="data sparsity S → minimum width")] = None,
     width: Annotated[float | None, typer.Option(help="features held in width m → implied sparsity")] = None,
     represented: Annotated[float | None, typer.Option(help="features represented (default: n)")] = None,
@@ -79,7 +79,7 @@ def bound(
 @aspect_app.command("l1")
 @user_errors
 def l1(
-    features: Annotated[int, typer.Option("--features")] = 64,
+    features: Annotated[int, typer.Option("--n", help="number of features n")] = 64,
     sparsities: Annotated[str, typer.Option(help="comma-separated S")] = "0.8,0.9,0.95",
     widths: Annotated[str, typer.Option(help="comma-separated m")] = "4,8,12,16,24,32,48",
     trials: Annotated[int, typer.Option()] = 20,
@@ -124,22 +124,18 @@ def _print_verdict(tables: dict) -> None:
 @aspect_app.command("run")
 @user_errors
 def run(
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            help="the store directory (resumed when it holds this sweep); `superscale "
-            "report OUT` shows the study",
-        ),
-    ],
-    preset: Annotated[
-        str,
-        typer.Option(
-            help="aspect-quick (minutes on a CPU), aspect-full, aspect-phase-quick (aliases quick, "
-            'full, phase), or a sweep TOML with architecture "deep"'
-        ),
-    ] = "aspect-quick",
-    device: Annotated[str | None, typer.Option(help="cpu, cuda, auto (default: the config's)")] = None,
+    out: Path = out_option(
+        help="the store directory (resumed when it holds this sweep); `superscale report OUT` shows the study"
+    ),
+    preset: str = typer.Option(
+        "aspect-quick",
+        "--preset",
+        "-p",
+        help="aspect-quick (minutes on a CPU), aspect-full, aspect-phase-quick (aliases quick, full, phase), "
+        'or a sweep TOML with architecture "deep"',
+    ),
+    device: str | None = device_option(None),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Train a study (`superscale run PRESET --out OUT`), analyse it (`superscale analyze OUT`), print the
     verdict."""
@@ -150,15 +146,17 @@ def run(
     chosen = _ALIASES.get(preset, preset)
     if chosen not in list_presets() and not Path(chosen).is_file():
         raise ValueError(f"unknown aspect preset {preset!r}; known: {', '.join(sorted(_ALIASES.values()))}")
-    store = run_sweep(chosen, out, device=device)
-    analyze_store(store)
+    store = run_sweep(chosen, out, device=device, quiet=quiet)
+    analyze_store(store, quiet=quiet)
     _print_verdict(_tables(out))
     console.print(f"tables written to {out}", markup=False)
 
 
 @aspect_app.command("summary")
 @user_errors
-def summary(directory: Annotated[Path, typer.Argument(help="a store written by `aspect run`")]) -> None:
+def summary(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="a store written by `aspect run`")],
+) -> None:
     """Print the verdict of a finished, analysed study."""
     _print_verdict(_tables(directory))
 
@@ -166,15 +164,15 @@ def summary(directory: Annotated[Path, typer.Argument(help="a store written by `
 @aspect_app.command("figures")
 @user_errors
 def figures(
-    directory: Annotated[Path, typer.Argument(help="a store written by `aspect run`")],
-    to: Annotated[Path | None, typer.Option(help="where to save PNGs (default: DIRECTORY/figures)")] = None,
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="a store written by `aspect run`")],
+    out: Path | None = out_option(None, "where to save PNGs (default: DIRECTORY/figures)"),
 ) -> None:
     """Draw the study's figures as PNG files."""
     from superscale.aspect.report import report_section
 
     _tables(directory)
     _, _, drawn = report_section(directory)
-    target = to or directory / "figures"
+    target = out or directory / "figures"
     target.mkdir(parents=True, exist_ok=True)
     for name, _, fig in drawn:
         fig.savefig(target / f"{name}.png", dpi=120)

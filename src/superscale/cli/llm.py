@@ -15,7 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from superscale import schema
-from superscale.cli._common import console, user_errors
+from superscale.cli._common import console, device_option, user_errors
+from superscale.cli.tables import emit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,7 +46,7 @@ def _print_frame(frame: pd.DataFrame, title: str, columns: list[str] | None = No
         table.add_column(escape(col), overflow="fold")
     for _, row in frame[cols].iterrows():
         table.add_row(*(_fmt(row[c]) for c in cols))
-    console.print(table)
+    emit(table, None)
 
 
 @llm_app.command("models")
@@ -70,10 +71,14 @@ def models_cmd(
 @user_errors
 def geometry_cmd(
     sources: list[str] = typer.Argument(
-        ..., help="Model dirs, .safetensors/.bin/index .json files, catalogue names or hub ids."
+        ...,
+        metavar="SOURCE",
+        help="Model dirs, .safetensors/.bin/index .json files, catalogue names or hub ids.",
     ),
     out: Path | None = typer.Option(
         None,
+        "--out",
+        "-o",
         help="Append one row per model to this .parquet or .csv table "
         f"(`superscale report DIR` reads DIR/{schema.LLM_GEOMETRY_FILE}.parquet).",
     ),
@@ -99,7 +104,7 @@ def geometry_cmd(
     ),
     seed: int = typer.Option(0, help="Seed of the sampled estimator."),
     block_size: int = typer.Option(8192, help="Rows per block of the exact GEMM."),
-    device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when present)."),
+    device: str = device_option(),
     drop_padded: bool = typer.Option(
         False, help="Drop rows beyond the tokenizer's size (the paper keeps them)."
     ),
@@ -137,7 +142,7 @@ def geometry_cmd(
             n_pairs=pairs,
             seed=seed,
             block_size=block_size,
-            device=device,
+            device=None if device == "auto" else device,
             center=center,
         )
         rows.append(row)
@@ -169,7 +174,7 @@ def geometry_cmd(
 @user_errors
 def eval_cmd(
     model: str = typer.Argument(
-        ..., help="Local model dir or .gguf file, catalogue name or hub id (transformers)."
+        ..., metavar="MODEL", help="Local model dir or .gguf file, catalogue name or hub id (transformers)."
     ),
     text: Path = typer.Option(..., help="Local text file to evaluate on."),
     revision: str | None = typer.Option(None, help="Hub branch, tag or commit; part of the label."),
@@ -183,9 +188,11 @@ def eval_cmd(
     max_samples: int | None = typer.Option(None, help="Evaluate only the first N samples."),
     segment: str = typer.Option("words", help="words (wikitext/bookcorpus style) | documents (c4/pile)."),
     min_words: int = typer.Option(1024, help="Words per sample in `words` mode."),
-    device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when present)."),
+    device: str = device_option(),
     out: Path | None = typer.Option(
         None,
+        "--out",
+        "-o",
         help="Append the result to this loss table (.csv/.parquet; "
         f"the report reads DIR/{schema.LLM_LOSSES_FILE}.parquet).",
     ),
@@ -197,7 +204,7 @@ def eval_cmd(
     row = evaluate_file(
         model, text, dataset=dataset, dtype=dtype, quantization=quantization, max_length=max_length,
         batch_size=batch_size, max_samples=max_samples, min_words=min_words, mode=cast(Segmentation, segment),
-        device=device, revision=revision,
+        device=None if device == "auto" else device, revision=revision,
     )  # fmt: skip
     cols = ["model", "m", "dataset", "loss", "perplexity", "loss_per_predicted_token", "n_label_tokens"]
     import pandas as pd
@@ -211,9 +218,13 @@ def eval_cmd(
 @llm_app.command("fit")
 @user_errors
 def fit_cmd(
-    table: Path | None = typer.Argument(None, help="Loss table with columns family, dataset, m, loss."),
+    table: Path | None = typer.Argument(
+        None, metavar="TABLE", help="Loss table with columns family, dataset, m, loss."
+    ),
     demo: bool = typer.Option(False, help="Fit the shipped digitised losses of Liu et al. (approximate)."),
-    out: Path | None = typer.Option(None, help="Write the per-point table (loss − B_g, fitted curve) here."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write the per-point table (loss − B_g, fitted curve) here."
+    ),
     bootstrap: int = typer.Option(200, help="Bootstrap resamples for the second error estimate."),
     seed: int = typer.Option(0, help="Bootstrap seed."),
 ) -> None:
@@ -266,7 +277,7 @@ def chinchilla_cmd(
 @llm_app.command("freq")
 @user_errors
 def freq_cmd(
-    corpus: Path | None = typer.Argument(None, help="Text file, one text per line."),
+    corpus: Path | None = typer.Argument(None, metavar="CORPUS", help="Text file, one text per line."),
     tokenizer: str = typer.Option(
         "whitespace", help="A transformers tokenizer (dir or cached id), or whitespace."
     ),
@@ -277,6 +288,8 @@ def freq_cmd(
     ),
     out: Path | None = typer.Option(
         None,
+        "--out",
+        "-o",
         help="Add the rank-frequency curve to this table (.csv/.parquet), replacing the same tokenizer and "
         f"dataset (the report reads DIR/{schema.TOKEN_FREQ_FILE}.parquet).",
     ),

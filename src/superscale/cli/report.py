@@ -7,20 +7,23 @@ from pathlib import Path
 
 import typer
 
-from superscale.cli._common import console, escape, user_errors
+from superscale.cli._common import console, escape, quiet_option, user_errors
 
 
 @user_errors
 def report(
     folder: Path = typer.Argument(
-        ..., help="Result directory: a store, LLM tables, aspect-study or variants tables (any mix)."
+        ...,
+        metavar="DIR",
+        help="Result directory: a store, LLM tables, aspect-study or variants tables (any mix).",
     ),
     open_browser: bool = typer.Option(False, "--open", help="Open the report in a web browser."),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Write one self-contained HTML page of every figure the store supports, fits and verdicts."""
     from superscale.report import write_report
 
-    index = write_report(folder)
+    index = write_report(folder, quiet=quiet)
     figures = escape(str(index.parent / "figures"))
     console.print(f"report written to [bold]{escape(str(index))}[/] (figures in {figures})")
     if open_browser:

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from superscale.cli._common import console, user_errors
+from superscale.cli._common import (
+    console,
+    device_option,
+    out_option,
+    preset_option,
+    quiet_option,
+    user_errors,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -15,12 +22,10 @@ def register(app: typer.Typer) -> None:
     @app.command("reproduce")
     @user_errors
     def reproduce_command(
-        preset: str = typer.Option(
-            "paper-e2-alpha-quick", help="Preset name (see `superscale presets`) or a sweep TOML file."
-        ),
-        out: Path = typer.Option(Path("runs/paper-e2-alpha-quick"), help="Store directory (resumable)."),
-        device: str = typer.Option("auto", help="auto | cpu | cuda"),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
+        preset: str = preset_option("paper-e2-alpha-quick"),
+        out: Path = out_option(Path("runs/paper-e2-alpha-quick"), "Store directory (resumable)."),
+        device: str = device_option(),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Train a quick paper preset, analyse it and write its HTML report; prints the report's path."""
         from superscale.cli.analysis import exponent_table

@@ -10,11 +10,19 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from superscale.cli._common import console, err_console, escape, fail, user_errors
+from superscale.cli._common import (
+    console,
+    device_option,
+    err_console,
+    escape,
+    fail,
+    out_option,
+    quiet_option,
+    user_errors,
+)
+from superscale.cli.tables import TableFormat, emit, format_option, resolve
 
 if TYPE_CHECKING:  # the library loads inside the commands, so `superscale --help` stays fast
-    import pandas as pd
-
     from superscale.executors import Progress
     from superscale.limits import SweepPlan
     from superscale.store import Store
@@ -25,24 +33,22 @@ presets_app = typer.Typer(help="Built-in sweeps that reproduce the paper's toy e
 
 
 def progress_for(quiet: bool) -> Progress:
-    """A rich bar on a terminal, log lines otherwise, nothing with --quiet."""
-    from superscale.executors import LogProgress, Progress
+    """Bars on a terminal, log lines (on stderr) otherwise, nothing with --quiet."""
+    from superscale.executors import LogProgress
+    from superscale.executors.bar import sweep_progress
 
-    if quiet:
-        return Progress()
-    if sys.stdout.isatty():
-        from superscale.cli.progress import RichProgress
-
-        return RichProgress()
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    return LogProgress()
+    progress = sweep_progress(quiet)
+    if isinstance(progress, LogProgress):
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    return progress
 
 
 def run(
-    config: str = typer.Argument(..., help="A sweep TOML file or a preset name (see `superscale presets`)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Store directory (created; re-run to resume)."),
-    device: str | None = typer.Option(None, help="auto | cpu | cuda (default: the config's, else auto)."),
+    config: str = typer.Argument(
+        ..., metavar="PRESET_OR_TOML", help="A sweep TOML file or a preset name (see `superscale presets`)."
+    ),
+    out: Path = out_option(),
+    device: str | None = device_option(None),
     executor: str | None = typer.Option(None, help="local | ray (default: the config's, else local)."),
     threads: int | None = typer.Option(None, help="Torch threads per shard (ray default 1)."),
     ray_address: str | None = typer.Option(None, help="Ray cluster address (default: start a local one)."),
@@ -50,7 +56,7 @@ def run(
         None, help="Seconds to connect to or start Ray before giving up (default: the config's, 30)."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite a store that holds a different sweep."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    quiet: bool = quiet_option(),
     yes: bool = typer.Option(False, "--yes", help="Train a grid past the size or memory limits anyway."),
 ) -> None:
     """Train a sweep into OUT; finished shards are skipped, so re-running resumes."""
@@ -92,18 +98,21 @@ def _print_plan(plan: SweepPlan) -> None:
 
 
 @presets_app.callback(invoke_without_command=True)
-def presets(ctx: typer.Context) -> None:
+def presets(ctx: typer.Context, fmt: TableFormat | None = format_option()) -> None:
     """List the built-in presets with their size and expected time."""
     if ctx.invoked_subcommand is not None:
         return
     from superscale.grid import plan_sweep
     from superscale.presets import list_presets, load_preset
 
-    table = Table(caption="CPU: -quick measured (CPU time, one thread); paper scale and GPU estimated")
+    table = Table(
+        caption="minutes from each preset's [meta]: the -quick ones measured on a 2-core CPU (wall or CPU "
+        "time, as its comment says: `superscale presets show NAME`), paper scale extrapolated, GPU estimated"
+    )
     table.add_column("preset", no_wrap=True)
     for column in ("models", "model-steps", "CPU", "GPU"):
         table.add_column(column, no_wrap=True, justify="right")
-    descriptions = []
+    table.add_column("description")
     for name in list_presets():
         config = load_preset(name)
         shards = plan_sweep(config)
@@ -116,11 +125,11 @@ def presets(ctx: typer.Context) -> None:
             f"{steps:.2g}",
             _minutes(meta.expected_cpu_minutes),
             _minutes(meta.expected_gpu_minutes),
+            meta.description,
         )
-        descriptions.append(f"{name}: {meta.description}")
-    console.print(table)
-    console.print("\n".join(descriptions), markup=False, highlight=False)
-    console.print("`superscale presets show NAME` prints one as TOML to copy and edit.", markup=False)
+    emit(table, fmt)
+    if resolve(fmt) is TableFormat.table:
+        console.print("`superscale presets show NAME` prints one as TOML to copy and edit.", markup=False)
 
 
 def _minutes(value: float | None) -> str:
@@ -131,7 +140,7 @@ def _minutes(value: float | None) -> str:
 
 @presets_app.command("show")
 @user_errors
-def presets_show(name: str = typer.Argument(..., help="Preset name.")) -> None:
+def presets_show(name: str = typer.Argument(..., metavar="NAME", help="Preset name.")) -> None:
     """Print the preset's TOML (copy it to a file and edit it)."""
     from superscale.presets import preset_text
 
@@ -156,11 +165,15 @@ def _stores_under(path: Path) -> list[Store]:
 
 
 @user_errors
-def ls(path: Path = typer.Argument(..., help="A store, or a directory of stores.")) -> None:
+def ls(
+    paths: list[Path] = typer.Argument(..., metavar="DIR", help="Stores, or directories of stores."),
+    fmt: TableFormat | None = format_option(),
+) -> None:
     """One line per store: runs done/failed, shards, status, training time, device."""
-    stores = _stores_under(path)
+    found = [store for path in paths for store in _stores_under(path)]
+    stores = list({store.path.resolve(): store for store in found}.values())  # each store once
     if not stores:
-        raise fail(f"no superscale store in {str(path)!r}")
+        raise fail(f"no superscale store in {', '.join(repr(str(p)) for p in paths)}")
     table = Table("store", "name", "status", "runs done", "failed", "shards", "train time", "device")
     for store in stores:
         try:
@@ -178,63 +191,63 @@ def ls(path: Path = typer.Argument(..., help="A store, or a directory of stores.
             f"{s['train_seconds']:.0f} s",
             ", ".join(s["devices"]),
         )
-    console.print(table)
+    emit(table, fmt)
 
 
 @user_errors
-def show(path: Path = typer.Argument(..., help="A store directory.")) -> None:
+def show(
+    path: Path = typer.Argument(..., metavar="DIR", help="A store directory."),
+    fmt: TableFormat | None = format_option(),
+) -> None:
     """Summarise one store: progress, time, device, versions, grid and loss range."""
     from superscale.store import open_store
 
     store = open_store(path)
     s = store.summary()
-    lines = [
-        f"store        {s['path']}",
-        f"sweep        {s['name']} (config hash {s['config_hash']})",
-        f"status       {s['status']}  (created {s['created']}, updated {s['updated']})",
-        f"runs         {s['runs_done']} done, {s['runs_failed']} failed, of {s['runs_total']}",
-        f"shards       {s['shards_done']} of {s['shards_total']}",
-        f"train time   {s['train_seconds']:.1f} s on {', '.join(s['devices']) or '-'}",
-        f"versions     {', '.join(f'{k}={v}' for k, v in s['versions'].items() if v)}",
-        f"tables       {', '.join(s['tables']) or '(not merged yet)'}",
+    fields = [
+        ("store", s["path"]),
+        ("sweep", f"{s['name']} (config hash {s['config_hash']})"),
+        ("status", f"{s['status']}  (created {s['created']}, updated {s['updated']})"),
+        ("runs", f"{s['runs_done']} done, {s['runs_failed']} failed, of {s['runs_total']}"),
+        ("shards", f"{s['shards_done']} of {s['shards_total']}"),
+        ("train time", f"{s['train_seconds']:.1f} s on {', '.join(s['devices']) or '-'}"),
+        ("versions", ", ".join(f"{k}={v}" for k, v in s["versions"].items() if v)),
+        ("tables", ", ".join(s["tables"]) or "(not merged yet)"),
     ]
-    runs = store.runs
+    runs = store.runs()
     if len(runs):
         for column in ("family", "n", "m", "gamma", "alpha", "density", "seed"):
             if column in runs:
                 values = sorted(runs[column].dropna().unique().tolist())
                 shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values[:12])
                 more = f", … ({len(values)} values)" if len(values) > 12 else ""
-                lines.append(f"{column:<12} {shown}{more}")
+                fields.append((column, f"{shown}{more}"))
         done = runs[runs["status"] == "done"]["final_loss"]
         if len(done):
-            lines.append(f"final loss   {done.min():.4g} … {done.max():.4g} (summed scale)")
-    console.print("\n".join(lines), markup=False, highlight=False)
+            fields.append(("final loss", f"{done.min():.4g} … {done.max():.4g} (summed scale)"))
+    if resolve(fmt) is TableFormat.table:
+        lines = [f"{key:<12} {value}" for key, value in fields]
+        console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
+        return
+    import pandas as pd
+
+    emit(pd.DataFrame(fields, columns=["field", "value"]), fmt)
 
 
 @user_errors
 def query(
-    path: Path = typer.Argument(..., help="A store directory."),
-    sql: str = typer.Argument(..., help="DuckDB SQL over the views runs, curves, metrics, fits."),
-    csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
+    path: Path = typer.Argument(..., metavar="DIR", help="A store directory."),
+    sql: str = typer.Argument(
+        ..., metavar="SQL", help="DuckDB SQL over the views runs, curves, metrics, fits."
+    ),
+    fmt: TableFormat | None = format_option(),
+    csv: bool = typer.Option(False, "--csv", hidden=True, help="Same as --format csv (older spelling)."),
 ) -> None:
     """Run DuckDB SQL over the store's Parquet tables."""
     from superscale.store import open_store
 
     result = open_store(path).query(sql)
-    if csv:
-        console.print(result.to_csv(index=False), end="", markup=False, highlight=False, soft_wrap=True)
-        return
-    console.print(_table(result))
-
-
-def _table(frame: pd.DataFrame, max_rows: int = 200) -> Table:
-    table = Table(*[escape(str(c)) for c in frame.columns])
-    for row in frame.head(max_rows).itertuples(index=False):
-        table.add_row(*[f"{v:.6g}" if isinstance(v, float) else escape(str(v)) for v in row])
-    if len(frame) > max_rows:
-        table.caption = f"{len(frame) - max_rows} more rows (use --csv or LIMIT)"
-    return table
+    emit(result, TableFormat.csv if csv else fmt)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from superscale.cli._common import console, user_errors
+from superscale.cli._common import console, device_option, out_option, quiet_option, user_errors
 
 __all__ = ["register"]
 
@@ -26,18 +26,19 @@ def _save(figures: list, out: Path, stem: str) -> list[Path]:
 @variants_app.command("compare")
 @user_errors
 def compare_command(
-    out: Path = typer.Argument(
-        ...,
+    out: Path = out_option(
         help="Store directory (resumed when it holds this sweep); analysis adds variants.parquet and "
-        "variants_fits.parquet, figures go beside them; `superscale report OUT` shows everything.",
+        "variants_fits.parquet, figures go beside them; `superscale report OUT` shows everything."
     ),
-    full: bool = typer.Option(
-        False, "--full", help="Preset variants-full (hours on a CPU) instead of variants-quick."
+    preset: str = typer.Option(
+        "variants-quick",
+        "--preset",
+        "-p",
+        help="variants-quick (minutes on a CPU), variants-full (hours), or another preset or sweep TOML "
+        "whose model.architecture lists the models.",
     ),
-    config: str | None = typer.Option(
-        None, "--config", help="Another preset name or sweep TOML whose model.architecture lists the models."
-    ),
-    device: str | None = typer.Option(None, help="cpu, cuda or cuda:N (default: the config's)."),
+    device: str | None = device_option(None),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Fit loss-vs-m exponents of the MSE, cross-entropy and unit-norm toy models on the same data.
 
@@ -48,8 +49,8 @@ def compare_command(
     from superscale.variants.compare import exponent_table
     from superscale.variants.figures import variants_figures, variants_verdict
 
-    store = run_sweep(config or ("variants-full" if full else "variants-quick"), out, device=device)
-    analyze_store(store)
+    store = run_sweep(preset, out, device=device, quiet=quiet)
+    analyze_store(store, quiet=quiet)
     runs, fits = store.table(schema.VARIANTS_FILE), store.table(schema.VARIANTS_FITS_FILE)
     if runs is None or fits is None:
         raise ValueError(f"{str(out)!r} compares no architectures: list several in model.architecture")
@@ -71,9 +72,8 @@ def compare_command(
 @variants_app.command("phase")
 @user_errors
 def phase_command(
-    out: Path = typer.Argument(
-        ...,
-        help="Directory for phase_diagram.parquet and phase_diagram.png; `superscale report OUT` shows them.",
+    out: Path = out_option(
+        help="Directory for phase_diagram.parquet and phase_diagram.png; `superscale report OUT` shows them."
     ),
     densities: str = typer.Option("1,0.3,0.1,0.03", help="Comma-separated feature densities p = 1 − S."),
     importances: str = typer.Option(

@@ -1,8 +1,8 @@
 """One function per figure of the paper (docs/recipe.md §4): loaded data in, matplotlib Figure out.
 
-Every function takes a `FigureData` and returns a Figure, or raises `MissingData` saying which runs
-it lacks. `FIGURES` lists them all, in paper order, with the report section each belongs to; the
-report iterates it, so a new figure is one entry here.
+Every function takes a `FigureData` and returns a Figure (drawn into the caller's axes with `ax=`,
+`plots.compose`), or raises `MissingData` saying which runs it lacks. `FIGURES` lists them all, in paper
+order, with the report section each belongs to; the report iterates it, so a new figure is one entry here.
 
 Captions: each function attaches a caption computed from the data it drew (`captions.set_caption`); the
 first paragraph of its docstring is a static fallback that states nothing the data could contradict, and its
@@ -12,12 +12,13 @@ first paragraph of its docstring is a static fallback that states nothing the da
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from matplotlib.figure import Figure
 
 from superscale.plots.captions import Caption, caption_of, set_caption
+from superscale.plots.compose import FigureFunction, accepts_ax
 from superscale.plots.data import FigureData, LLMData, MissingData, WidthFit
 from superscale.plots.density import fig14a, fig14b, fig15
 from superscale.plots.exponents import fig4b, fig5e, fig9a, fig9b, fig10, fig18
@@ -34,6 +35,14 @@ ALPHA_SCAN = "alpha_scan"  # E2/E4: α × γ × m (Figs. 3, 4, 5, 9b, 10, 13, 16
 DENSITY = "density"  # E3: activation density (Figs. 14, 15)
 LLM = "llm"  # Figs. 6, 19–23
 
+#: the quick preset whose store draws a section's figures, named in every "cannot draw" message (the LLM
+#: figures' own messages name the `superscale llm` commands)
+SECTION_PRESETS = {
+    LARGE: "paper-e1-large-quick",
+    ALPHA_SCAN: "paper-e2-alpha-quick",
+    DENSITY: "paper-e3-density-quick",
+}
+
 
 @dataclass(frozen=True)
 class FigureSpec:
@@ -43,8 +52,21 @@ class FigureSpec:
     label: str  # "Fig. 1d"
     section: str
     caption: str  # static fallback: the first paragraph of the function's docstring (data-free)
-    draw: Callable[[FigureData], Figure]
+    func: FigureFunction  # draws from FigureData, on a new Figure or into `ax=`
     paper_note: str = ""  # the docstring's "In the paper: …" paragraph, without that prefix
+
+    def draw(self, data: FigureData, ax: Any = None) -> Figure:
+        """The figure (into `ax` when given); MissingData says what is missing and what would draw it."""
+        try:
+            return self.func(data, ax=ax)
+        except MissingData as missing:
+            preset = SECTION_PRESETS.get(self.section)
+            if preset is None:
+                raise
+            raise MissingData(
+                f"{str(missing).rstrip('.')}; the preset {preset} draws it "
+                f"(`superscale run {preset} --out DIR`, then `superscale analyze DIR`)."
+            ) from None
 
     def caption_for(self, fig: Figure) -> Caption:
         """The caption of a figure this spec drew: the one computed from its data (the static one for a
@@ -65,14 +87,14 @@ def _paper_note(doc: str) -> str:
     return ""
 
 
-def _spec(func: Callable[[FigureData], Figure], section: str, label: str | None = None) -> FigureSpec:
+def _spec(func: FigureFunction, section: str, label: str | None = None) -> FigureSpec:
     name = func.__name__
     label = label or "Fig. " + name.removeprefix("fig")
     full = (func.__doc__ or "").strip()
     doc = " ".join(line.strip() for line in full.split("\n\n")[0].splitlines())
     caption = doc.split(":", 1)[1].strip() if doc.startswith(label + ":") else doc
     return FigureSpec(
-        name=name, label=label, section=section, caption=caption, draw=func, paper_note=_paper_note(full)
+        name=name, label=label, section=section, caption=caption, func=func, paper_note=_paper_note(full)
     )
 
 
@@ -116,12 +138,12 @@ FIGURES: list[FigureSpec] = [
 FIGURES_BY_NAME: dict[str, FigureSpec] = {spec.name: spec for spec in FIGURES}
 
 
-def draw(name: str, data: FigureData) -> Figure | MissingData:
-    """Draw one registered figure; a MissingData result instead of an exception when it cannot."""
+def draw(name: str, data: FigureData, ax: Any = None) -> Figure | MissingData:
+    """Draw one registered figure (into `ax` when given); a MissingData result instead of an exception."""
     if name not in FIGURES_BY_NAME:
         raise ValueError(f"name must be one of {sorted(FIGURES_BY_NAME)}, got {name!r}")
     try:
-        return FIGURES_BY_NAME[name].draw(data)
+        return FIGURES_BY_NAME[name].draw(data, ax=ax)
     except MissingData as missing:
         return missing
 
@@ -133,12 +155,15 @@ __all__ = [
     "FIGURES_BY_NAME",
     "LARGE",
     "LLM",
+    "SECTION_PRESETS",
     "Caption",
     "FigureData",
+    "FigureFunction",
     "FigureSpec",
     "LLMData",
     "MissingData",
     "WidthFit",
+    "accepts_ax",
     "caption_of",
     "draw",
     "fig1b",

@@ -21,6 +21,7 @@ from superscale.plots.captions import (
     values_text,
     where_text,
 )
+from superscale.plots.compose import accepts_ax
 from superscale.plots.data import (
     FigureData,
     MissingData,
@@ -84,6 +85,7 @@ def _linear_r2(x: np.ndarray, y: np.ndarray) -> float:
     return float(1 - np.sum(residual**2) / np.sum((y - y.mean()) ** 2))
 
 
+@accepts_ax
 def fig14a(data: FigureData) -> Figure:
     """Fig. 14a: final loss against activation density E at one m, one line per γ.
 
@@ -129,6 +131,7 @@ def fig14a(data: FigureData) -> Figure:
     return set_caption(fig, f"{text} {stand_in_text([width, density_alpha(runs)])}")
 
 
+@accepts_ax
 def fig14b(data: FigureData) -> Figure:
     """Fig. 14b: strong-regime final loss against m at up to five activation densities E, with the fitted
     α_m; the paper's five exponents are boxed.
@@ -184,6 +187,7 @@ def fig14b(data: FigureData) -> Figure:
     return set_caption(fig, f"{text} {stand_in_text([density_alpha(drawn)])}")
 
 
+@accepts_ax
 def fig15(data: FigureData) -> Figure:
     """Fig. 15: α_m against activation density E, one line per γ, with SE error bars.
 

@@ -24,6 +24,7 @@ from superscale.plots.captions import (
     values_text,
     where_text,
 )
+from superscale.plots.compose import accepts_ax
 from superscale.plots.data import (
     FigureData,
     MissingData,
@@ -110,6 +111,7 @@ def _finish_exponent_axes(ax: Axes, title: str) -> None:
     ax.legend(fontsize=7)
 
 
+@accepts_ax
 def fig4b(data: FigureData) -> Figure:
     """Fig. 4b: α_m against α for the weak-regime (γ > 0) cases with the smallest max-over-m ambiguity,
     with the line α_m = α − 1.
@@ -150,6 +152,7 @@ def fig4b(data: FigureData) -> Figure:
     return set_caption(fig, text + flags_text(chosen))
 
 
+@accepts_ax
 def fig5e(data: FigureData) -> Figure:
     """Fig. 5e: strong-regime (γ < 0) α_m against α at three γ, with the weak cases of Fig. 4b and the
     lines α_m = 1, 2(α − 1) and α − 1.
@@ -219,6 +222,7 @@ def _mark_strong_bands(ax: Axes) -> None:
     ax.plot([2.0, 2.0], [lo2, hi2], color=PAPER_COLOR, lw=3, alpha=0.6)
 
 
+@accepts_ax
 def fig18(data: FigureData) -> Figure:
     """Fig. 18: strong-regime α_m against α for fits whose widths all have m²/2 > n, over the other
     strong fits in grey, with the lines α_m = 1 and 2(α − 1).
@@ -261,6 +265,7 @@ def fig18(data: FigureData) -> Figure:
     return set_caption(fig, text + flags_text(pd.concat([wide, narrow])))
 
 
+@accepts_ax
 def fig9a(data: FigureData) -> Figure:
     """Fig. 9a: R² of the log–log fits of loss against m, strong vs weak regime, per frequency family;
     black marks give the paper's R² where a drawn family is one of its three.
@@ -371,6 +376,7 @@ def _mean_text(fits: pd.DataFrame, column: str, symbol: str) -> str:
     return f"mean {symbol} = {fmt(float(fits[column].mean()))} over {plural(len(fits), 'fit')}"
 
 
+@accepts_ax
 def fig9b(data: FigureData) -> Figure:
     """Fig. 9b: α_m over (γ, α) as a heatmap, with the paper's three regimes boxed.
 
@@ -411,6 +417,7 @@ def fig9b(data: FigureData) -> Figure:
     return set_caption(fig, text + flags_text(fits))
 
 
+@accepts_ax
 def fig10(data: FigureData) -> Figure:
     """Fig. 10: R² of the α_m log–log fits over (γ, α) as a heatmap.
 

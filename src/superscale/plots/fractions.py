@@ -19,6 +19,7 @@ from superscale.plots.captions import (
     stand_in_text,
     where_text,
 )
+from superscale.plots.compose import accepts_ax
 from superscale.plots.data import (
     FigureData,
     MissingData,
@@ -46,6 +47,7 @@ from superscale.plots.style import (
 )
 
 
+@accepts_ax
 def fig3b(data: FigureData) -> Figure:
     """Fig. 3b: fraction represented φ_{1/2} against γ at one α, one line per m, with m/n dotted.
 
@@ -180,6 +182,7 @@ def column_symbol(column: str) -> str:
     return "φ_{1/2}" if column == schema.PHI_HALF else "φ_1"
 
 
+@accepts_ax
 def fig8a(data: FigureData) -> Figure:
     """Fig. 8a: fraction represented φ_{1/2} against m in the strong and weak regimes, with m/n.
 
@@ -188,6 +191,7 @@ def fig8a(data: FigureData) -> Figure:
     return _fraction_vs_width(data, schema.PHI_HALF, "Fig. 8a", ("strong", "weak"))
 
 
+@accepts_ax
 def fig8c(data: FigureData) -> Figure:
     """Fig. 8c: fraction strongly represented φ_1 against m in the strong regime, with m/n and
     min{1, m²/2n}.
@@ -197,6 +201,7 @@ def fig8c(data: FigureData) -> Figure:
     return _fraction_vs_width(data, schema.PHI_ONE, "Fig. 8c", ("strong",))
 
 
+@accepts_ax
 def fig13(data: FigureData) -> Figure:
     """Fig. 13: fraction represented φ_{1/2} over (γ, α) as heatmaps, one per m.
 
@@ -231,6 +236,7 @@ def fig13(data: FigureData) -> Figure:
     return set_caption(fig, text)
 
 
+@accepts_ax
 def fig16(data: FigureData) -> Figure:
     """Fig. 16: fraction strongly represented φ_1 against m at one strong-regime γ, one line per α, with
     m/n and min{1, m²/2n}.

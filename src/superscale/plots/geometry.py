@@ -23,6 +23,7 @@ from superscale.plots.captions import (
     values_text,
     where_text,
 )
+from superscale.plots.compose import accepts_ax
 from superscale.plots.data import (
     FigureData,
     MissingData,
@@ -85,6 +86,7 @@ def _run_where(run: pd.Series) -> str:
     return where_text(pd.DataFrame([run]))
 
 
+@accepts_ax
 def fig3a(data: FigureData) -> Figure:
     """Fig. 3a: feature probability p_i against rank, each feature coloured by its row norm ‖W_i‖, one
     weak-regime run (γ > 0) beside one strong-regime run (γ < 0).
@@ -133,6 +135,7 @@ def _peaks_text(peaks: list[float]) -> str:
     return f"{plural(len(peaks), 'peak')}, at ‖W_i‖ ≈ {where}"
 
 
+@accepts_ax
 def fig5a(data: FigureData) -> Figure:
     """Fig. 5a: histogram of the row norms ‖W_i‖ of one strong-regime run, with the thresholds 1/2 and 1.
 
@@ -155,6 +158,7 @@ def fig5a(data: FigureData) -> Figure:
     return set_caption(fig, f"{text} {stand_in_text(choices)}")
 
 
+@accepts_ax
 def fig5b(data: FigureData) -> Figure:
     """Fig. 5b: feature probability p_i against rank for one strong-regime run, red where ‖W_i‖ > 1
     (strongly represented) and blue where ‖W_i‖ ≤ 1.
@@ -182,6 +186,7 @@ def fig5b(data: FigureData) -> Figure:
     return set_caption(fig, f"{text} {stand_in_text(choices)}")
 
 
+@accepts_ax
 def fig5c(data: FigureData) -> Figure:
     """Fig. 5c: Var(c_ij²) over the rows with ‖W_i‖ > 1, divided by the random-vector value, on the
     (m, α) grid at one strong-regime γ; below 1 is more regular than random (ETF-like).
@@ -241,6 +246,7 @@ def _log_slopes_text(runs: pd.DataFrame, column: str, by: str) -> str:
     return f"log–log slope against m per {symbol}: {fmt(min(slopes))} to {fmt(max(slopes))}"
 
 
+@accepts_ax
 def fig5d(data: FigureData) -> Figure:
     """Fig. 5d: mean c_ij² over the rows with ‖W_i‖ > 1 against m for the strong-regime (γ < 0) runs, one
     colour per γ, with the Welch κ² of those rows and 1/m.
@@ -303,6 +309,7 @@ def fig5d(data: FigureData) -> Figure:
     return set_caption(fig, text)
 
 
+@accepts_ax
 def fig7(data: FigureData) -> Figure:
     """Fig. 7: row-norm histograms, one row per regime and frequency family, one column per m.
 
@@ -357,6 +364,7 @@ def fig7(data: FigureData) -> Figure:
     return set_caption(fig, f"{text} {stand_in_text(choices)}")
 
 
+@accepts_ax
 def fig8d(data: FigureData) -> Figure:
     """Fig. 8d: strong-regime mean c_ij² over the rows with ‖W_i‖ > 1 against the Welch κ² of those rows,
     per frequency family, with the y = x line.
@@ -398,6 +406,7 @@ def fig8d(data: FigureData) -> Figure:
     return set_caption(fig, f"{text} {stand_in_text([regime_choice('strong', gamma)])}")
 
 
+@accepts_ax
 def fig17(data: FigureData) -> Figure:
     """Fig. 17: mean c_ij² over all rows against m at one strong-regime γ, one line per α, with 1/m.
 

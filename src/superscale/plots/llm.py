@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from superscale.fit.loglog import fit_log_slope
 from superscale.plots import paper_values as pv
 from superscale.plots.captions import plural, set_caption
+from superscale.plots.compose import accepts_ax
 from superscale.plots.data import FigureData, LLMData, MissingData, WidthFit
 from superscale.plots.lines import draw_norm_histogram
 from superscale.plots.style import (
@@ -46,6 +47,7 @@ def _families(table: pd.DataFrame) -> list[str]:
     return sorted(str(f) for f in table["family"].unique())
 
 
+@accepts_ax
 def fig6a(data: FigureData) -> Figure:
     """Fig. 6a: LM-head mean square overlap ⟨c_ij²⟩ against 1/m, log–log, with guides of slope 1 and 2
     (no fit).
@@ -121,6 +123,7 @@ def _slope_and_se(x: pd.Series, y: pd.Series) -> tuple[float, float]:
     return line.slope, line.slope_se
 
 
+@accepts_ax
 def fig6b(data: FigureData) -> Figure:
     """Fig. 6b: the width-limited LLM loss L − L_\\m against m for every family × dataset, with the
     shared fit C m^-α_m.
@@ -186,6 +189,7 @@ def _groups_text(table: pd.DataFrame) -> str:
     )
 
 
+@accepts_ax
 def fig19(data: FigureData) -> Figure:
     """Fig. 19: histogram of the row norms ‖W_i‖ of one LM head.
 
@@ -228,6 +232,7 @@ def fig19(data: FigureData) -> Figure:
     return set_caption(fig, text)
 
 
+@accepts_ax
 def fig20(data: FigureData) -> Figure:
     """Fig. 20: mean ± std, largest and smallest LM-head row norm against m, one panel per family.
 
@@ -264,6 +269,7 @@ def fig20(data: FigureData) -> Figure:
     return set_caption(fig, text)
 
 
+@accepts_ax
 def fig21(data: FigureData) -> Figure:
     """Fig. 21: raw LLM eval loss against 1/m, one line per family and dataset.
 
@@ -295,6 +301,7 @@ def fig21(data: FigureData) -> Figure:
     return set_caption(fig, text)
 
 
+@accepts_ax
 def fig22(data: FigureData) -> Figure:
     """Fig. 22: token count against rank, one panel per tokenizer and dataset, with the fitted α.
 
@@ -343,6 +350,7 @@ def fig22(data: FigureData) -> Figure:
     return set_caption(fig, text)
 
 
+@accepts_ax
 def fig23a(data: FigureData) -> Figure:
     """Fig. 23a: parameter count N against width m for the open LLM families, with one shared exponent
     and per-family coefficients, and a slope-3 guide.
@@ -383,6 +391,7 @@ def fig23a(data: FigureData) -> Figure:
     return set_caption(fig, text)
 
 
+@accepts_ax
 def fig23b(data: FigureData) -> Figure:
     """Fig. 23b: parameter count N against d_model for the Chinchilla models (Hoffmann et al. Table A9),
     with the OLS line; the inset sets its slope beside the paper's.

@@ -18,6 +18,7 @@ from superscale.plots.captions import (
     stand_in_text,
     where_text,
 )
+from superscale.plots.compose import accepts_ax
 from superscale.plots.data import (
     FigureData,
     MissingData,
@@ -196,6 +197,7 @@ def _draw_llm_points(ax, data: FigureData) -> int:
     return int(keep.sum())
 
 
+@accepts_ax
 def fig1b(data: FigureData) -> Figure:
     """Fig. 1b: weak-regime (γ > 0) final loss against m per frequency family, log–log, with the fits.
 
@@ -206,6 +208,7 @@ def fig1b(data: FigureData) -> Figure:
     return loss_vs_width(data, "weak", "Fig. 1b")
 
 
+@accepts_ax
 def fig1d(data: FigureData) -> Figure:
     """Fig. 1d: strong-regime (γ < 0) final loss against m per frequency family, log–log, with the fits,
     a slope −1 guide and the LLM points in grey.
@@ -239,6 +242,7 @@ def _median_ratio(frame: pd.DataFrame, x: str) -> str:
     return f"Median L / prediction over the {plural(len(weak), 'run')} at γ > 0: {fmt(ratio)}."
 
 
+@accepts_ax
 def fig4a(data: FigureData) -> Figure:
     """Fig. 4a: final loss of the α-scan runs against the weak-superposition prediction (4/3) T(φ_{1/2})
     of eq. 14, on linear axes with the y = x line, one colour per γ.
@@ -282,6 +286,7 @@ def fig4a(data: FigureData) -> Figure:
     return set_caption(fig, text)
 
 
+@accepts_ax
 def fig8b(data: FigureData) -> Figure:
     """Fig. 8b: weak-regime final loss against the exact-sum prediction (4/3) Σ_{i ≥ φn} p_i per
     frequency family, log–log, with the y = x line.

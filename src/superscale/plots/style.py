@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatterSciNotation
 
 from superscale import schema
+from superscale.plots.compose import caller_axes
 
 PAPER_COLOR = "black"
 LLM_COLOR = "0.55"
@@ -118,7 +119,11 @@ def new_figure(
     nrows: int = 1, ncols: int = 1, width: float = 6.0, height: float = 4.2, **kwargs: object
 ) -> tuple[Figure, np.ndarray]:
     """A bare Figure (no global state) and its axes as a 2-D array; constrained layout for small grids only,
-    since its cost grows with every tick of every panel (a 6 × 8 histogram grid takes seconds)."""
+    since its cost grows with every tick of every panel (a 6 × 8 histogram grid takes seconds). Inside a
+    figure function called with `ax=`, the caller's axes and their Figure instead (plots.compose)."""
+    given = caller_axes(nrows, ncols)
+    if given is not None:
+        return given
     grid = nrows * ncols > 6
     fig = Figure(figsize=(width, height), layout=None if grid else "constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)  # type: ignore[call-overload]

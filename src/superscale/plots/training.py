@@ -22,6 +22,7 @@ from superscale.plots.captions import (
     values_text,
     where_text,
 )
+from superscale.plots.compose import accepts_ax
 from superscale.plots.data import (
     FigureData,
     MissingData,
@@ -58,6 +59,7 @@ def _regimes(runs: pd.DataFrame) -> list[tuple[str, Choice]]:
     return chosen
 
 
+@accepts_ax
 def loss_curves(data: FigureData) -> Figure:
     """Loss curves: training loss against step (log y), one panel per regime and data distribution,
     one line per run coloured by m.

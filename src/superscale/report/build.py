@@ -32,6 +32,7 @@ from superscale.plots import (
     MissingData,
 )
 from superscale.plots.style import figure_bytes
+from superscale.progress import Bar, progress_bar
 from superscale.report import html
 from superscale.report.comparison import VERDICT_RULES, fit_warnings
 from superscale.report.recipe import recipe_verdicts
@@ -76,6 +77,7 @@ class ReportContext:
     pdf: bool = True  # also render each figure as PDF (for papers and slides)
     rendered: dict[str, RenderedFigure | MissingData] = field(default_factory=dict)
     folder: Path | None = None
+    progress: Bar | None = None  # advanced once per registered figure drawn (or found missing)
 
     def figure(self, name: str) -> RenderedFigure | MissingData:
         """Draw (once) and render a registered figure, or the MissingData it gave."""
@@ -88,6 +90,8 @@ class ReportContext:
             else:
                 # the caption the figure computed from what it drew, then the paper's description
                 self.rendered[name] = self._render(fig, spec.name, spec.label, spec.caption_for(fig).text())
+            if self.progress is not None:
+                self.progress.advance(description=f"report: {spec.label}")
         return self.rendered[name]
 
     def add_figure(self, name: str, label: str, caption: str, fig: Figure) -> RenderedFigure:
@@ -273,12 +277,16 @@ def register_section(
         SECTION_BUILDERS.insert(names.index(before), builder)
 
 
-def render_page(ctx: ReportContext) -> str:
-    """Run every section builder and lay the page out."""
+def render_page(ctx: ReportContext, quiet: bool = True) -> str:
+    """Run every section builder and lay the page out (a bar over the registered figures unless `quiet`)."""
+
     sections = []
-    for builder in SECTION_BUILDERS:
-        section = builder(ctx)
-        if section is not None:
+    with progress_bar("report: figures", total=len(FIGURES), quiet=quiet) as bar:
+        ctx.progress = bar
+        for builder in SECTION_BUILDERS:
+            section = builder(ctx)
+            if section is None:
+                continue
             sections.append(
                 (
                     section.anchor,
@@ -292,11 +300,11 @@ def render_page(ctx: ReportContext) -> str:
     return html.page_html(ctx.title, f"superscale {__version__} · generated {stamp}", sections)
 
 
-def build_report(ctx: ReportContext, out_dir: Path) -> Path:
+def build_report(ctx: ReportContext, out_dir: Path, quiet: bool = True) -> Path:
     """Write out_dir/index.html and out_dir/figures/<name>.png|.pdf; returns the index path."""
     from superscale.atomic import write_bytes_atomic
 
-    page = render_page(ctx)
+    page = render_page(ctx, quiet=quiet)
     for item in ctx.rendered.values():
         if isinstance(item, RenderedFigure):
             write_bytes_atomic(item.png, out_dir / FIGURES_DIR / f"{item.name}.png")
@@ -309,11 +317,12 @@ def build_report(ctx: ReportContext, out_dir: Path) -> Path:
     return index
 
 
-def write_report(folder: str | Path, pdf: bool = True) -> Path:
+def write_report(folder: str | Path, pdf: bool = True, quiet: bool = False) -> Path:
     """`superscale report DIR`: load DIR, write DIR/report/index.html with its figure files.
 
     DIR is a toy-model store, a directory of LLM tables, a directory of results registered with
-    `ResultFiles` (aspect study, model variants), or any mix of these side by side.
+    `ResultFiles` (aspect study, model variants), or any mix of these side by side. A progress bar over
+    the report's sections shows in a terminal or notebook unless `quiet`.
     """
     from superscale.report.load import NothingToReport, load_figure_data
 
@@ -336,7 +345,7 @@ def write_report(folder: str | Path, pdf: bool = True) -> Path:
         pdf=pdf,
         folder=folder,
     )
-    return build_report(ctx, folder / schema.REPORT_DIR)
+    return build_report(ctx, folder / schema.REPORT_DIR, quiet=quiet)
 
 
 def _manifest(file: Path) -> dict:

@@ -139,7 +139,7 @@ def load_figure_data(folder: str | Path) -> FigureData:
     from superscale.store import open_store
 
     store = open_store(folder)
-    runs = store.runs
+    runs = store.runs()
     with_weights: set[str] = set()
     if not runs.empty:
         for shard, sub in runs.groupby(schema.SHARD_ID):
@@ -156,7 +156,7 @@ def load_figure_data(folder: str | Path) -> FigureData:
         runs=runs,
         metrics=store.metrics(),
         fits=store.fits(),
-        curves=store.curves,
+        curves=store.curves(),
         norms=LazyRunArrays(with_weights, norms),
         probs=LazyRunArrays({str(r) for r in runs.get(schema.RUN_ID, [])}, probs),
         config=store.config,

@@ -91,7 +91,7 @@ _DATA_COLUMNS = (schema.FAMILY, schema.SCALE, schema.DENSITY)
 
 def variant_rows(store: Store) -> pd.DataFrame:
     """One row per finished run of `store`: label, loss, geometry and (cross-entropy) the §3.6 terms."""
-    runs = store.runs[store.runs[schema.STATUS] == "done"]
+    runs = store.runs()[store.runs()[schema.STATUS] == "done"]
     options = json.dumps(store.config.get("model", {}).get("options", {}), sort_keys=True)
     rows = []
     for run in runs.to_dict("records"):
@@ -199,7 +199,7 @@ def analyze_variants(store: Store, force: bool = False) -> bool:
     Idempotent: the tables are rebuilt from the runs (cheap next to training) and a file is replaced only
     when its content changed. Returns whether the store needed the step.
     """
-    if not needs_variants(store.runs):
+    if not needs_variants(store.runs()):
         return False
     runs = variant_rows(store)
     fits = fit_variant_exponents(runs)

@@ -1,40 +1,22 @@
-"""The terminal progress bars of `superscale run` (rich), loaded only when a sweep runs on a terminal."""
+"""The progress of a sweep: rich bars where someone watches, log lines in logs, nothing when quiet."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.progress import Progress as RichBar
-
-from superscale.cli._common import console
-from superscale.executors import Progress, ShardOutcome
+from superscale.executors import LogProgress, Progress, ShardOutcome
 from superscale.grid import Shard
+from superscale.progress import new_bar, shows_bars
 
 
-class RichProgress(Progress):
-    """Two bars on a terminal: shards (with models/s and ETA) and the steps of the current shard."""
+class SweepBar(Progress):
+    """Two bars: shards (with models/s and ETA) and the steps of the current shard."""
 
     def __init__(self) -> None:
-        self.bar = RichBar(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        )
+        self.bar = new_bar("rate")
 
     def start(self, shards: Sequence[Shard], n_done: int, n_total: int) -> None:
-        self.models_total = sum(len(s.runs) for s in shards)
         self.models_done, self.started = 0, time.perf_counter()
         self.bar.start()
         if n_done:
@@ -58,3 +40,10 @@ class RichProgress(Progress):
 
     def close(self) -> None:
         self.bar.stop()
+
+
+def sweep_progress(quiet: bool = False) -> Progress:
+    """Nothing when `quiet`; bars in a terminal or notebook; else one log line per shard (LogProgress)."""
+    if quiet:
+        return Progress()
+    return SweepBar() if shows_bars() else LogProgress()

@@ -1,0 +1,92 @@
+"""The Python API as a notebook user meets it: Store methods and repr, figures by name and into given axes,
+progress bars that show where someone watches and stay off with quiet=True."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from matplotlib.figure import Figure
+from rich.console import Console
+
+import superscale
+from superscale import progress, schema
+from superscale.plots import MissingData
+from superscale.store import Store
+from tests.tiny import tiny_sweep
+
+SWEEP = {**tiny_sweep("api"), "m": [3, 4, 6], "seeds": [0]}  # 6 runs, 3 widths: enough to fit and draw
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    store = superscale.run_sweep(SWEEP, tmp_path_factory.mktemp("api") / "store", quiet=True)
+    superscale.analyze_store(store, n_bootstrap=10, quiet=True)
+    return store
+
+
+def test_tables_are_methods_and_the_older_attribute_still_reads(store: Store) -> None:
+    runs = store.runs()
+    assert len(runs) == 6 and sorted(runs[schema.M_HIDDEN].unique()) == [3, 4, 6]
+    assert store.runs is store.runs() and store.runs.equals(runs)  # `store.runs` as before
+    assert set(store.curves()[schema.RUN_ID]) == set(runs[schema.RUN_ID])
+    fits, metrics = store.fits(), store.metrics()
+    assert fits is not None and metrics is not None and len(metrics) == 6
+
+
+def test_repr_names_progress_status_and_path(store: Store) -> None:
+    assert repr(store) == f"<Store 'api': 6/6 runs done, 0 failed, complete, path={str(store.path)!r}>"
+
+
+def test_figure_by_name_and_into_given_axes(store: Store) -> None:
+    fig = store.figure("fig1d")
+    assert isinstance(fig, Figure) and fig.axes[0].get_lines()
+    own = Figure()
+    left, right = own.subplots(1, 2)
+    assert store.figure("fig1d", ax=right) is own
+    assert not left.has_data() and right.has_data()  # drawn where asked, nowhere else
+    assert right.get_xlabel() == fig.axes[0].get_xlabel()
+    with pytest.raises(ValueError, match="draws 2 panel"):  # Fig. 3a has two panels
+        superscale.plots.fig3a(superscale.plots.FigureData(runs=store.runs()), ax=right)
+    with pytest.raises(ValueError, match="fig5e"):
+        store.figure("fig99")
+
+
+def test_missing_figure_names_the_preset_that_draws_it(store: Store) -> None:
+    with pytest.raises(MissingData, match="the preset paper-e3-density-quick draws it"):
+        store.figure("fig14a")  # one activation density only
+
+
+def _terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100)
+    monkeypatch.setattr(progress, "bar_console", lambda: console)
+    return out
+
+
+def test_progress_bars_show_on_a_terminal_and_not_when_quiet(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    out = _terminal(monkeypatch)
+    kwargs = {"m": [3, 4], "gamma": -1.0, "n": 20, "batch": 16, "steps": 20, "device": "cpu"}
+    quiet = superscale.train_toy_models(**kwargs, quiet=True)
+    assert out.getvalue() == ""
+    shown = superscale.train_toy_models(**kwargs)
+    assert "training" in out.getvalue() and "40/40" in out.getvalue()  # 2 models × 20 steps
+    assert shown.table.equals(quiet.table)  # the bar changes nothing trained
+    out.truncate(0)
+    store = superscale.run_sweep({**SWEEP, "name": "bars"}, tmp_path / "s")
+    assert "shards" in out.getvalue() and "3/3" in out.getvalue()
+    out.truncate(0)
+    superscale.analyze_store(store, n_bootstrap=10)
+    assert "metrics" in out.getvalue() and "6/6" in out.getvalue()
+
+
+def test_no_bar_where_nobody_watches(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(progress, "bar_console", lambda: Console(file=out, force_terminal=False))
+    assert not progress.shows_bars()
+    with progress.progress_bar("x", total=3) as bar:
+        bar.advance()
+    assert out.getvalue() == ""
