@@ -196,7 +196,8 @@ def test_partial_store_lists_what_it_cannot_draw(tmp_path: Path) -> None:
     index = build_report(ReportContext(data=partial, title="partial", pdf=False), tmp_path)
     text = index.read_text(encoding="utf-8")
     assert (
-        "Fig. 14a</b> not drawn: Fig. 14a needs runs at ≥ 2 activation densities E; this store has 1." in text
+        "Fig. 14a</b> not drawn: Fig. 14a needs runs at ≥ 2 activation densities E; this store has 1; the "
+        "preset paper-e3-density-quick draws it" in text
     )
     assert "Fig. 5d</b> not drawn: Fig. 5d needs mean_cos2_strong from metrics.parquet" in text
     assert "no α_m fits in this store (run `superscale analyze`)" in text

@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # torch loads with the first weights read or written: `supers
     import torch
     from matplotlib.figure import Figure
 
+    from superscale.store_writer import StoreBusyError, StoreWriter
+
 __all__ = [
     "Store",
     "StoreBusyError",
@@ -297,5 +299,11 @@ def open_store(path: str | Path) -> Store:
 load = open_store
 
 
-# the writing side lives in its own module; imported last because it reads the helpers above
-from superscale.store_writer import StoreBusyError, StoreWriter  # noqa: E402
+def __getattr__(name: str) -> Any:
+    """The writing side lives in its own module (it imports torch and the config): `ls`, `show` and
+    `query` read stores without loading it; `from superscale.store import StoreWriter` still works."""
+    if name in ("StoreBusyError", "StoreWriter"):
+        from superscale import store_writer
+
+        return getattr(store_writer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -174,24 +174,29 @@ def ls(
     stores = list({store.path.resolve(): store for store in found}.values())  # each store once
     if not stores:
         raise fail(f"no superscale store in {', '.join(repr(str(p)) for p in paths)}")
-    table = Table("store", "name", "status", "runs done", "failed", "shards", "train time", "device")
+    import pandas as pd
+
+    columns = ["store", "name", "status", "runs done", "failed", "shards", "train time", "device"]
+    rows = []
     for store in stores:
         try:
             s = store.summary()
         except (ValueError, OSError) as exc:  # one damaged store must not hide the others
-            table.add_row(escape(str(store.path)), "?", escape(f"damaged: {exc}"), *["?"] * 5)
+            rows.append([str(store.path), "?", f"damaged: {exc}", *["?"] * 5])
             continue
-        table.add_row(
-            escape(s["path"]),
-            escape(s["name"]),
-            s["status"],
-            f"{s['runs_done']}/{s['runs_total']}",
-            str(s["runs_failed"]),
-            f"{s['shards_done']}/{s['shards_total']}",
-            f"{s['train_seconds']:.0f} s",
-            ", ".join(s["devices"]),
+        rows.append(
+            [
+                s["path"],
+                s["name"],
+                s["status"],
+                f"{s['runs_done']}/{s['runs_total']}",
+                str(s["runs_failed"]),
+                f"{s['shards_done']}/{s['shards_total']}",
+                f"{s['train_seconds']:.0f} s",
+                ", ".join(s["devices"]),
+            ]
         )
-    emit(table, fmt)
+    emit(pd.DataFrame(rows, columns=columns), fmt)  # the table escapes the cells; csv/json keep them
 
 
 @user_errors

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from superscale.cli._common import console
@@ -55,7 +56,7 @@ def table_frame(table: Table) -> pd.DataFrame:
 
 def frame_table(frame: pd.DataFrame, max_rows: int | None = None) -> Table:
     """A DataFrame as a rich Table: floats to 6 significant digits, at most `max_rows` rows."""
-    table = Table(*[str(c) for c in frame.columns])
+    table = Table(*[escape(str(c)) for c in frame.columns])  # cells are data, never markup
     shown = frame if max_rows is None else frame.head(max_rows)
     for row in shown.itertuples(index=False):
         table.add_row(*[_cell(v) for v in row])
@@ -65,7 +66,7 @@ def frame_table(frame: pd.DataFrame, max_rows: int | None = None) -> Table:
 
 
 def _cell(value: Any) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
+    return f"{value:.6g}" if isinstance(value, float) else escape(str(value))
 
 
 def emit(data: Table | pd.DataFrame, fmt: TableFormat | str | None) -> None:

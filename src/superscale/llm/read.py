@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,10 +66,21 @@ def safetensors_shapes(path: Path) -> dict[str, Shape]:
 def _load_bin(path: Path) -> dict[str, torch.Tensor]:
     """A PyTorch state dict, memory-mapped when the file is in the zip format (torch >= 1.6)."""
     try:
-        state = torch.load(str(path), map_location="cpu", mmap=True, weights_only=True)
-    except RuntimeError:  # legacy (pre-zip) serialisation cannot be mmapped
-        log.warning("%s is a legacy torch file; loading it whole to read one tensor", path)
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(str(path), map_location="cpu", mmap=True, weights_only=True)
+        except RuntimeError:  # legacy (pre-zip) serialisation cannot be mmapped
+            log.warning("%s is a legacy torch file; loading it whole to read one tensor", path)
+            state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's own message advises weights_only=False, i.e. running the file's code: never repeat that
+        reason = next((line for line in str(exc).splitlines() if "GLOBAL" in line), "").strip()
+        raise ValueError(
+            f"{str(path)!r} cannot be loaded safely: it holds Python objects, not only tensors"
+            f"{f' ({reason})' if reason else ''}; use a .safetensors copy of the checkpoint (most hub models "
+            "ship one) or have its publisher convert it"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise ValueError(f"{str(path)!r} is not a readable PyTorch checkpoint ({exc})") from None
     if not isinstance(state, dict):
         raise ValueError(f"{path} does not hold a state dict (got {type(state).__name__})")
     return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
