@@ -193,34 +193,6 @@ def test_split_follows_the_on_fractions() -> None:
     assert bool((signs[:, 10:20] == 1).all())
 
 
-def test_auto_backward_runs_dense_steps_while_outputs_fire_often_and_keeps_the_split() -> None:
-    """ "auto" takes the dense GEMMs after a step with many positive entries (exact either way), counts the
-    on-entries there, and returns to the sparse path once they are few."""
-    params = _params(31)
-    params["b"][:, :30] = 5.0  # always on: under the bias split these are A columns, the rest fire often
-    batch = sample_sparse(power_law_probs(N, 1.0, density=3.0), BATCH, torch.Generator().manual_seed(32))
-    model = TiedToyModel(N, M, backward="auto")
-    model.loss_and_grads(params, batch, 1.0)  # the first step is sparse and measures the fraction
-    key = model._split_key(params["W"])
-    model._positive_fraction[key] = 0.5  # as in early training
-    model._signs[key].fill_(1.0)  # a stale split: the dense step must correct it
-    loss, grads = model.loss_and_grads(params, batch, 2.0)
-    ref_loss, ref_grads = _reference(params, batch, 2.0)
-    torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=0)
-    for name in ("W", "b"):
-        torch.testing.assert_close(grads[name].double(), ref_grads[name], rtol=1e-4, atol=1e-7)
-    assert bool((model._signs[key][:, :30] == -1).all())  # the always-on columns are back in A
-    on = (
-        (
-            torch.bmm(batch.to_dense().expand(INST, -1, -1) @ params["W"], params["W"].transpose(1, 2))
-            + params["b"][:, None, :]
-        )
-        > 0
-    ).sum(1)
-    expected = float(torch.minimum(on, BATCH - on).sum()) / (INST * BATCH * N)
-    assert model._positive_fraction[key] == pytest.approx(expected, abs=2 / (INST * BATCH * N))
-
-
 def test_unknown_backward_is_refused() -> None:
     with pytest.raises(ValueError, match="backward must be one of"):
         TiedToyModel(N, M, backward="fast")

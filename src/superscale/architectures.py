@@ -178,12 +178,8 @@ class TiedToyModel(Architecture):
         W, b = params["W"], params["b"]
         n_inst, n, m = W.shape
         n_batch = batch.batch if isinstance(batch, SparseBatch) else batch.shape[-2]
-        track = False  # a dense step of the "auto" backward that keeps the sparse path's split up to date
         if need_grads and isinstance(batch, SparseBatch) and self._use_sparse(W, b):
-            fraction = self._positive_fraction.get(self._split_key(W), 0.0)
-            if self.backward != "auto" or fraction <= self.DENSE_ABOVE_FRACTION:
-                return self._sparse_loss_and_grads(W, b, batch, loss_scale)
-            track = True
+            return self._sparse_loss_and_grads(W, b, batch, loss_scale)
         # the bias rides in the GEMMs: with h⁺ = [h, 1] and W⁺ = [W, b], pre = h⁺ W⁺ᵀ and the last row
         # of h⁺ᵀ g is Σ_B g = ∂b, which saves two passes over [inst, B, n] per step
         W_aug = self._buffer("W_aug", (n_inst, n, m + 1), W)
@@ -192,13 +188,6 @@ class TiedToyModel(Architecture):
         h_aug = self._encode_augmented(W, batch, n_batch)  # [inst, B, m + 1]
         y = torch.bmm(h_aug, W_aug.transpose(1, 2), out=self._buffer("y", (n_inst, n_batch, n), W)).relu_()
         numel = n_batch * n
-        if track:  # the on-counts give the next split and the entries the sparse scan would meet under it
-            on = (y > 0).sum(1)
-            off = n_batch - on
-            self._signs[self._split_key(W)].copy_(torch.where(2 * on > n_batch, -1.0, 1.0))
-            self._positive_fraction[self._split_key(W)] = float(torch.minimum(on, off).sum()) / (
-                n_inst * numel
-            )
         if isinstance(batch, SparseBatch):
             flat_idx = batch.sample_idx * n + batch.feature_idx  # positions of the active entries in [B·n]
             v = batch.values.to(y.dtype)
@@ -366,10 +355,6 @@ class TiedToyModel(Architecture):
     #: (L3 is 32 MiB on the bench machine); at least TILE_MIN_ROWS rows, where the GEMM stays efficient
     TILE_BYTES = 8 * 2**20
     TILE_MIN_ROWS = 128
-    #: "auto" runs the dense GEMMs for a step whose previous step met more than this fraction of positive
-    #: entries (early training, when ~20 % are: there the scan costs more than the GEMMs it replaces;
-    #: bench/engine.py's from-initialisation row measured the sparse path at 0.6–0.9× the dense one)
-    DENSE_ABOVE_FRACTION = 0.03
     #: the screened scan runs on a chunk whose previous step had at most this fraction of positive entries
     #: (early training is denser: there the candidates would cost more than the bfloat16 GEMM saves)
     SCREEN_MAX_FRACTION = 0.02
