@@ -150,7 +150,7 @@ def test_screen_limits_select_exactly_the_values_above_minus_tau() -> None:
 
     values = torch.arange(0, 2**16, dtype=torch.int32).to(torch.int16).view(torch.bfloat16).float()
     h_norm = np.array([[3.0, 0.0, 1e-3]], dtype=np.float32)
-    limits = screen_limits(h_norm, np.ones(1, dtype=np.float32))
+    limits = screen_limits(h_norm)
     bits = np.arange(2**16, dtype=np.uint32)
     for col, norm in enumerate(h_norm[0]):
         tau = SCREEN_BOUND * float(norm)

@@ -269,15 +269,15 @@ def scan_positive(
 SCREEN_BOUND = 2.0**-6
 
 
-def screen_limits(h_norm: np.ndarray, w_norm_max: np.ndarray) -> np.ndarray:
+def screen_limits(h_norm: np.ndarray) -> np.ndarray:
     """uint16 limits [I, B]: the bits of a bfloat16 Q̃ are below the limit iff Q̃ > −τ_b (or Q̃ = ±0; a NaN
-    either way, and it is never positive), τ_b = SCREEN_BOUND · ‖h⁺_b‖ · max_j ‖W⁺_j‖ (the caller passes
-    unit columns, max = 1), rounded up to the next bfloat16 with 2 % slack.
+    either way, and it is never positive), τ_b = SCREEN_BOUND · ‖h⁺_b‖ for the product with unit columns
+    W⁺_j / ‖W⁺_j‖ (the screen's), rounded up to the next bfloat16 with 2 % slack.
 
     bfloat16 bits as uint16 are 0 … 0x7FFF for +0 and positives (and NaN), 0x8000 + magnitude bits for
     negatives; a negative value is > −τ iff its magnitude bits are < those of τ, so one unsigned compare
     with 0x8000 + bits(τ) tests the whole condition."""
-    tau = (SCREEN_BOUND * 1.02) * h_norm.astype(np.float64) * w_norm_max.astype(np.float64)[:, None] + 1e-30
+    tau = (SCREEN_BOUND * 1.02) * h_norm.astype(np.float64) + 1e-30
     bits = np.nextafter(tau.astype(np.float32), np.float32(np.inf)).view(np.uint32).astype(np.int64)
     magnitude = np.minimum((bits + 0xFFFF) >> 16, 0x7F80)  # round up to a bfloat16; inf at most
     return (0x8000 + magnitude).astype(np.uint16)
