@@ -42,6 +42,7 @@ case "${1:-}" in
         "$VENV/bin/ruff" check src tests bench
         "$VENV/bin/ruff" format --check src tests bench
         "$VENV/bin/mypy"
+        "$VENV/bin/lint-imports" --no-cache  # the layers contract in pyproject.toml: imports point down the stages
         exec "$PY" -m pytest -n 2 --dist loadfile -m "not slow and not gpu" -q
         ;;
     *)

@@ -7,7 +7,8 @@ m ∈ {10, 15, 25, 39, 63, 100}, ten γ values) for
   (b) the engine with the dense backward (three GEMMs per model-step: the engine when issue 12 was filed);
   (c) the sparse + low-rank backward with its exact float32 scan only (`screen=False`: the engine before
       the bfloat16 screen);
-  (d) the engine as it runs by default on a CPU (sparse + low-rank backward, superscale.kernels, with the
+  (d) the engine as it runs by default on a CPU (sparse + low-rank backward, superscale.train.kernels, with
+  the
       bfloat16 screen once the positive entries are few),
 both engines with the E2 shard shape: every γ × `--alphas` data exponents per m, data streams shared by
 models of equal (α, seed). It prints the ratios per m and over the grid (harmonic mean of model-steps/s:
@@ -36,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.authors_loop import train_authors
 
-from superscale.data import power_law_probs
-from superscale.engine import ModelSpec, ShardSpec, train_shard
-from superscale.model import init_toy_params
+from superscale.train.data import power_law_probs
+from superscale.train.engine import ModelSpec, ShardSpec, train_shard
+from superscale.train.model import init_toy_params
 
 M_GRID = [10, 15, 25, 39, 63, 100]
 GAMMAS = torch.linspace(-1, 1, 10).tolist()
@@ -144,9 +145,8 @@ def active_fractions(store_path: Path, batches: int = 4) -> list[dict]:
     """Per trained run of a store: the fraction of entries of g = (y − x)·1[pre > 0] that the dense
     backward multiplies (pre > 0), and the fraction the sparse backward touches after its column split
     (min(on, off) per column), on fresh batches of the run's own data."""
-    from superscale import schema
-    from superscale.data import sample_sparse
-    from superscale.store import open_store
+    from superscale.store import open_store, schema
+    from superscale.train.data import sample_sparse
 
     store = open_store(store_path)
     out = []

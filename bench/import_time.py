@@ -16,10 +16,10 @@ from pathlib import Path
 CASES = {
     "superscale --help": [sys.executable, "-c", "from superscale.cli import main; main()", "--help"],
     "import superscale": [sys.executable, "-c", "import superscale"],
-    "import superscale.engine": [sys.executable, "-c", "import superscale.engine"],
+    "import superscale.train.engine": [sys.executable, "-c", "import superscale.train.engine"],
 }
 PROBE = (
-    "import sys, superscale.engine, superscale.sweep, superscale.analyze; "
+    "import sys, superscale.train.engine, superscale.sweep, superscale.analysis.analyze; "
     "print(sorted(m for m in ('matplotlib', 'superscale.plots', 'superscale.report') if m in sys.modules))"
 )
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from superscale import metrics
+from superscale.analysis import metrics
 
 
 def real_matrix() -> tuple[str, torch.Tensor]:

@@ -11,9 +11,9 @@ from matplotlib.figure import Figure
 from rich.console import Console
 
 import superscale
-from superscale import progress, schema
+from superscale import progress
 from superscale.plots import MissingData
-from superscale.store import Store
+from superscale.store import Store, schema
 from tests.tiny import tiny_sweep
 
 SWEEP = {**tiny_sweep("api"), "m": [3, 4, 6], "seeds": [0]}  # 6 runs, 3 widths: enough to fit and draw
@@ -90,3 +90,49 @@ def test_no_bar_where_nobody_watches(monkeypatch: pytest.MonkeyPatch) -> None:
     with progress.progress_bar("x", total=3) as bar:
         bar.advance()
     assert out.getvalue() == ""
+
+
+#: the public API, frozen: a name removed or renamed here breaks users' code (add new names deliberately)
+PUBLIC_API = [
+    "AnalysisResult",
+    "Architecture",
+    "DivergenceError",
+    "ModelSpec",
+    "ShardResult",
+    "ShardSpec",
+    "Store",
+    "SweepConfig",
+    "TrainedModels",
+    "__version__",
+    "analyze_store",
+    "custom_probs",
+    "density_scan_probs",
+    "exponential_probs",
+    "get_architecture",
+    "linear_probs",
+    "list_presets",
+    "load",
+    "load_config",
+    "load_preset",
+    "open_store",
+    "power_law_probs",
+    "register_architecture",
+    "reproduce",
+    "run_sweep",
+    "sample_dense",
+    "sample_sparse",
+    "train_shard",
+    "train_toy_models",
+    "write_report",
+]
+
+
+def test_public_api_is_the_frozen_list_and_every_name_resolves() -> None:
+    import superscale
+
+    assert sorted(superscale.__all__) == sorted(PUBLIC_API)
+    for name in PUBLIC_API:
+        assert getattr(superscale, name) is not None, name
+    store_class = superscale.Store
+    assert superscale.open_store is superscale.load
+    assert hasattr(store_class, "figure") and hasattr(store_class, "runs")

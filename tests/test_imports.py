@@ -13,12 +13,12 @@ def _loaded(code: str, names: tuple[str, ...]) -> list[str]:
 
 
 def test_package_root_imports_nothing_heavy() -> None:
-    assert _loaded("import superscale", ("torch", "pandas", "matplotlib", "superscale.engine")) == []
+    assert _loaded("import superscale", ("torch", "pandas", "matplotlib", "superscale.train.engine")) == []
 
 
 def test_core_loads_no_figure_stack() -> None:
     heavy = ("matplotlib", "superscale.plots", "superscale.report", "superscale.llm", "superscale.aspect")
-    code = "import superscale.engine, superscale.sweep, superscale.analyze, superscale.store"
+    code = "import superscale.train.engine, superscale.sweep, superscale.analysis.analyze, superscale.store"
     assert _loaded(code, heavy) == []
 
 
@@ -29,7 +29,7 @@ def test_cli_help_loads_no_torch() -> None:
 
 def test_root_attribute_loads_its_module() -> None:
     code = "import superscale; superscale.power_law_probs"
-    assert _loaded(code, ("superscale.data", "superscale.report")) == ["superscale.data"]
+    assert _loaded(code, ("superscale.train.data", "superscale.report")) == ["superscale.train.data"]
 
 
 def test_reading_a_store_loads_no_torch() -> None:

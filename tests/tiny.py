@@ -24,7 +24,7 @@ def planted_result(spec: Any, final: Any, curve: Any, W: Any) -> Any:
     [inst, steps], weights W [inst, n, m], zero bias and error bars (tests that plant the numbers)."""
     import torch
 
-    from superscale.engine import ShardResult
+    from superscale.train.engine import ShardResult
 
     inst = len(spec.models)
     return ShardResult(

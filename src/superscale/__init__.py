@@ -1,8 +1,8 @@
 """superscale: representation superposition and neural scaling laws, fast and reproducible.
 
-The public API is re-exported here explicitly; everything else lives in one module per job (see the
-README's file tree). Capabilities with heavier dependencies live in sub-packages imported on demand:
-`superscale.llm`, `superscale.aspect`, `superscale.variants`, `superscale.plots`, `superscale.report`.
+The public API is re-exported here explicitly; everything else lives in one folder per stage of the
+pipeline (docs/architecture.md): train → config → store → sweep → analysis → studies (llm, aspect,
+variants) → plots → report → pipeline → cli. Nothing is imported until it is used.
 """
 
 from __future__ import annotations
@@ -16,42 +16,47 @@ from superscale._version import __version__
 # every command, and every Ray worker) loads only what it uses; the report stack and matplotlib load when
 # `write_report` or `reproduce` is first touched
 _EXPORTS = {
-    "AnalysisResult": "superscale.analyze",
-    "analyze_store": "superscale.analyze",
-    "Architecture": "superscale.architectures",
-    "get_architecture": "superscale.architectures",
-    "register_architecture": "superscale.architectures",
+    "AnalysisResult": "superscale.pipeline.analyze",
+    "analyze_store": "superscale.pipeline.analyze",
+    "Architecture": "superscale.train.architectures",
+    "get_architecture": "superscale.train.architectures",
+    "register_architecture": "superscale.train.architectures",
     "SweepConfig": "superscale.config",
     "load_config": "superscale.config",
-    "custom_probs": "superscale.data",
-    "density_scan_probs": "superscale.data",
-    "exponential_probs": "superscale.data",
-    "linear_probs": "superscale.data",
-    "power_law_probs": "superscale.data",
-    "sample_dense": "superscale.data",
-    "sample_sparse": "superscale.data",
-    "DivergenceError": "superscale.engine",
-    "ModelSpec": "superscale.engine",
-    "ShardResult": "superscale.engine",
-    "ShardSpec": "superscale.engine",
-    "train_shard": "superscale.engine",
-    "reproduce": "superscale.pipeline",
-    "list_presets": "superscale.presets",
-    "load_preset": "superscale.presets",
+    "custom_probs": "superscale.train.data",
+    "density_scan_probs": "superscale.train.data",
+    "exponential_probs": "superscale.train.data",
+    "linear_probs": "superscale.train.data",
+    "power_law_probs": "superscale.train.data",
+    "sample_dense": "superscale.train.data",
+    "sample_sparse": "superscale.train.data",
+    "DivergenceError": "superscale.train.engine",
+    "ModelSpec": "superscale.train.engine",
+    "ShardResult": "superscale.train.engine",
+    "ShardSpec": "superscale.train.engine",
+    "train_shard": "superscale.train.engine",
+    "reproduce": "superscale.pipeline.reproduce",
+    "list_presets": "superscale.config.presets",
+    "load_preset": "superscale.config.presets",
     "write_report": "superscale.report",
-    "Store": "superscale.store",
-    "load": "superscale.store",
-    "open_store": "superscale.store",
-    "run_sweep": "superscale.sweep",
-    "TrainedModels": "superscale.toy",
-    "train_toy_models": "superscale.toy",
+    "Store": "superscale.pipeline.store",
+    "load": "superscale.pipeline.store",
+    "open_store": "superscale.pipeline.store",
+    "run_sweep": "superscale.pipeline.store",
+    "TrainedModels": "superscale.sweep.in_memory",
+    "train_toy_models": "superscale.sweep.in_memory",
 }
 
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers and editors
-    from superscale.analyze import AnalysisResult, analyze_store
-    from superscale.architectures import Architecture, get_architecture, register_architecture
     from superscale.config import SweepConfig, load_config
-    from superscale.data import (
+    from superscale.config.presets import list_presets, load_preset
+    from superscale.pipeline.analyze import AnalysisResult, analyze_store
+    from superscale.pipeline.reproduce import reproduce
+    from superscale.pipeline.store import Store, load, open_store, run_sweep
+    from superscale.report import write_report
+    from superscale.sweep.in_memory import TrainedModels, train_toy_models
+    from superscale.train.architectures import Architecture, get_architecture, register_architecture
+    from superscale.train.data import (
         custom_probs,
         density_scan_probs,
         exponential_probs,
@@ -60,13 +65,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and editors
         sample_dense,
         sample_sparse,
     )
-    from superscale.engine import DivergenceError, ModelSpec, ShardResult, ShardSpec, train_shard
-    from superscale.pipeline import reproduce
-    from superscale.presets import list_presets, load_preset
-    from superscale.report import write_report
-    from superscale.store import Store, load, open_store
-    from superscale.sweep import run_sweep
-    from superscale.toy import TrainedModels, train_toy_models
+    from superscale.train.engine import DivergenceError, ModelSpec, ShardResult, ShardSpec, train_shard
 
 
 def __getattr__(name: str) -> Any:

@@ -5,9 +5,9 @@ against L1 recovery and the toy models, and Katta's inequality per shape with a 
 (`superscale.aspect.katta`).
 
 The models train as ordinary sweeps (architecture "deep", presets aspect-*); `superscale analyze` measures
-them (`superscale.aspect.study`). Importing this package registers the "deep" architecture with the
-engine. Figures and the report section
-live in `superscale.aspect.figures` and `superscale.aspect.report` (they import matplotlib).
+them (`superscale.aspect.study`). The "deep" architecture itself is training code
+(`superscale.train.architectures.deep`); the figures live in `superscale.aspect.figures`, the report
+section in `superscale.report.aspect` (both import matplotlib).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from superscale.aspect.compressed_sensing import (
     l1_recovery,
     uniform_probs,
 )
-from superscale.aspect.deep import DeepToyModel, deep_forward, deep_param_count, hidden_states
 from superscale.aspect.katta import katta_lines, katta_table, score_summary, shape_bounds
 from superscale.aspect.planner import Shape, plan_shapes, width_for_budget
 from superscale.aspect.summary import (
@@ -41,6 +40,7 @@ from superscale.aspect.universality import (
     linear_cka,
     procrustes_similarity,
 )
+from superscale.train.architectures.deep import DeepToyModel, deep_forward, deep_param_count, hidden_states
 
 __all__ = [
     "CalibratedScores",

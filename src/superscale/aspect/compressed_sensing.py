@@ -21,8 +21,8 @@ import torch
 from scipy.optimize import linprog
 
 from superscale._checks import check_finite, check_positive_int
-from superscale.data import derive_seed, sample_dense
-from superscale.theory import katta_ratio, katta_sparsity
+from superscale.analysis.theory import katta_ratio, katta_sparsity
+from superscale.train.data import derive_seed, sample_dense
 
 __all__ = [
     "basis_pursuit",

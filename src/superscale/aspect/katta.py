@@ -23,9 +23,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from superscale.analysis.theory import katta_ratio
 from superscale.aspect.calibrated import MEASURES
 from superscale.aspect.compressed_sensing import implied_sparsity
-from superscale.theory import katta_ratio
 
 __all__ = [
     "FLAT_LIMIT",

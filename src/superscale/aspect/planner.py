@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from superscale._checks import check_finite, check_positive_int
-from superscale.aspect.deep import deep_param_count
+from superscale.train.architectures.deep import deep_param_count
 
 __all__ = ["Shape", "plan_shapes", "width_for_budget"]
 

@@ -3,7 +3,7 @@
 The deep toy models are trained by a sweep whose grid crosses `m` with `model.n_layers` (architecture
 "deep"; presets `aspect-quick`, `aspect-full`, `aspect-phase-quick`). A seed's data stream depends only on
 (seed, data), so every shape of the store sees the very same batches. From the store's runs this module
-reads the equal-parameter families and writes four tables into the store (names in superscale.schema):
+reads the equal-parameter families and writes four tables into the store (names in superscale.store.schema):
 
     aspect_runs.parquet    one row per (model, role): kind "family" (a member of the equal-N family whose
                            budget N is the one-layer model at width m₁, params within FAMILY_TOLERANCE),
@@ -32,13 +32,12 @@ from typing import Any
 
 import pandas as pd
 
-from superscale import schema
 from superscale.aspect.calibrated import calibrated_scores
 from superscale.aspect.compressed_sensing import cs_min_width, implied_sparsity, l1_phase_transition
-from superscale.aspect.deep import deep_param_count
 from superscale.aspect.universality import compare_features, feature_responses, layer_features
-from superscale.atomic import write_parquet_atomic
-from superscale.store import Store
+from superscale.store import Store, schema
+from superscale.store.atomic import write_parquet_atomic
+from superscale.train.architectures.deep import deep_param_count
 
 __all__ = [
     "FAMILY_TOLERANCE",

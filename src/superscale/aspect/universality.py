@@ -28,8 +28,8 @@ import torch
 from scipy.linalg import orthogonal_procrustes
 from torch import Tensor
 
-from superscale.aspect.deep import hidden_states
-from superscale.metrics import overlap_stats
+from superscale.analysis.metrics import overlap_stats
+from superscale.train.architectures.deep import hidden_states
 
 __all__ = [
     "FeatureSimilarity",

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from superscale import schema
 from superscale.cli._common import console, device_option, err_console, quiet_option, user_errors
 from superscale.cli.tables import TableFormat, emit, format_option, resolve
+from superscale.store import schema
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,8 +24,8 @@ def _fmt(value: float, digits: int = 2) -> str:
 def exponent_table(fits: pd.DataFrame) -> Table:
     """One row per fit group: the varying group columns; α_m ± SE, R², window and n of the recipe loglog
     fit (the sweep's fit window); α_m over every width; α ± SE and L0 (offset fit, same window); flags."""
-    from superscale.analyze import LOGLOG, OFFSET, OFFSET_KIND
-    from superscale.selection import group_key, of_scope
+    from superscale.analysis.analyze import LOGLOG, OFFSET, OFFSET_KIND
+    from superscale.analysis.selection import group_key, of_scope
 
     recipe = of_scope(fits)
     group_cols = [c for c in schema.FIT_GROUP_COLUMNS if c in fits.columns]
@@ -91,8 +91,8 @@ def register(app: typer.Typer) -> None:
         fmt: TableFormat | None = format_option(),
     ) -> None:
         """Superposition metrics per run and α_m fits per (γ, data) group -> metrics/fits.parquet."""
-        from superscale.analyze import analyze_store
-        from superscale.engine import resolve_device
+        from superscale.pipeline.analyze import analyze_store
+        from superscale.train.engine import resolve_device
 
         # in a parseable format stdout holds the table alone; the account of the work goes to stderr
         say = console.print if resolve(fmt) is TableFormat.table else err_console.print

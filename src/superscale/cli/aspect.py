@@ -100,7 +100,7 @@ _ALIASES = {"quick": "aspect-quick", "full": "aspect-full", "phase": "aspect-pha
 
 
 def _tables(directory: Path) -> dict:
-    from superscale.aspect.report import load_tables
+    from superscale.report.aspect import load_tables
 
     tables = load_tables(directory)
     if "runs" not in tables and "phase" not in tables:
@@ -139,8 +139,8 @@ def run(
 ) -> None:
     """Train a study (`superscale run PRESET --out OUT`), analyse it (`superscale analyze OUT`), print the
     verdict."""
-    from superscale.analyze import analyze_store
-    from superscale.presets import list_presets
+    from superscale.config.presets import list_presets
+    from superscale.pipeline.analyze import analyze_store
     from superscale.sweep import run_sweep
 
     chosen = _ALIASES.get(preset, preset)
@@ -168,7 +168,7 @@ def figures(
     out: Path | None = out_option(None, "where to save PNGs (default: DIRECTORY/figures)"),
 ) -> None:
     """Draw the study's figures as PNG files."""
-    from superscale.aspect.report import report_section
+    from superscale.report.aspect import report_section
 
     _tables(directory)
     _, _, drawn = report_section(directory)

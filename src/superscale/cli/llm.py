@@ -14,9 +14,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from superscale import schema
 from superscale.cli._common import console, device_option, user_errors
 from superscale.cli.tables import emit
+from superscale.store import schema
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         """Train a quick paper preset, analyse it and write its HTML report; prints the report's path."""
         from superscale.cli.analysis import exponent_table
         from superscale.cli.sweep import progress_for
-        from superscale.pipeline import reproduce
+        from superscale.pipeline.reproduce import reproduce
 
         _, analysis, report = reproduce(preset, out, device=device, quiet=quiet, progress=progress_for(quiet))
         if not quiet:

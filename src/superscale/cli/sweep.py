@@ -23,9 +23,9 @@ from superscale.cli._common import (
 from superscale.cli.tables import TableFormat, emit, format_option, resolve
 
 if TYPE_CHECKING:  # the library loads inside the commands, so `superscale --help` stays fast
-    from superscale.executors import Progress
-    from superscale.limits import SweepPlan
+    from superscale.config.limits import SweepPlan
     from superscale.store import Store
+    from superscale.sweep.events import Progress
 
 INTERRUPTED_EXIT = 130
 
@@ -34,8 +34,8 @@ presets_app = typer.Typer(help="Built-in sweeps that reproduce the paper's toy e
 
 def progress_for(quiet: bool) -> Progress:
     """Bars on a terminal, log lines (on stderr) otherwise, nothing with --quiet."""
-    from superscale.executors import LogProgress
-    from superscale.executors.bar import sweep_progress
+    from superscale.sweep.bar import sweep_progress
+    from superscale.sweep.events import LogProgress
 
     progress = sweep_progress(quiet)
     if isinstance(progress, LogProgress):
@@ -102,8 +102,8 @@ def presets(ctx: typer.Context, fmt: TableFormat | None = format_option()) -> No
     """List the built-in presets with their size and expected time."""
     if ctx.invoked_subcommand is not None:
         return
-    from superscale.grid import plan_sweep
-    from superscale.presets import list_presets, load_preset
+    from superscale.config.grid import plan_sweep
+    from superscale.config.presets import list_presets, load_preset
 
     table = Table(
         caption="minutes from each preset's [meta]: the -quick ones measured on a 2-core CPU (wall or CPU "
@@ -142,7 +142,7 @@ def _minutes(value: float | None) -> str:
 @user_errors
 def presets_show(name: str = typer.Argument(..., metavar="NAME", help="Preset name.")) -> None:
     """Print the preset's TOML (copy it to a file and edit it)."""
-    from superscale.presets import preset_text
+    from superscale.config.presets import preset_text
 
     console.print(preset_text(name), markup=False, highlight=False, soft_wrap=True)
 

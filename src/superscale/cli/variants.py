@@ -43,8 +43,8 @@ def compare_command(
     """Fit loss-vs-m exponents of the MSE, cross-entropy and unit-norm toy models on the same data.
 
     A shortcut for `superscale run variants-quick --out OUT` and `superscale analyze OUT`."""
-    from superscale import schema
-    from superscale.analyze import analyze_store
+    from superscale.pipeline.analyze import analyze_store
+    from superscale.store import schema
     from superscale.sweep import run_sweep
     from superscale.variants.compare import exponent_table
     from superscale.variants.figures import variants_figures, variants_verdict
@@ -85,8 +85,8 @@ def phase_command(
     seeds: int = typer.Option(3, help="Seeds per cell; the lowest final loss represents it."),
 ) -> None:
     """Anthropic's classic superposition phase diagram with the importance-weighted toy model."""
-    from superscale.atomic import write_parquet_atomic
-    from superscale.schema import PHASE_DIAGRAM_FILE
+    from superscale.store.atomic import write_parquet_atomic
+    from superscale.store.schema import PHASE_DIAGRAM_FILE
     from superscale.variants.figures import phase_diagram_figure
     from superscale.variants.phase import phase_diagram
 

@@ -3,9 +3,11 @@
 Modules, one job each: `catalog` (the shipped 27-model table and digitised figures), `locate` (which tensor
 is the unembedding), `read` / `safetensors_header` / `gguf_read` / `hub` / `source` (read only that tensor,
 locally or from the hub cache, at a revision, labelled by its source), `budget` (exact or sampled pairs from
-a measured rate), `geometry` (norms and overlaps via superscale.metrics), `trajectory` (geometry against
+a measured rate), `geometry` (norms and overlaps via superscale.analysis.metrics), `trajectory` (geometry
+against
 training step), `evaluate` (the paper's loss protocol), `widthfit` (shared-exponent and Chinchilla fits via
-superscale.fit), `lawfit` (`superscale fit law`), `frequencies` (Zipf exponents), `tables` (appendable
+superscale.analysis.fit), `lawfit` (`superscale fit law`), `frequencies` (Zipf exponents), `tables`
+(appendable
 Parquet/CSV results). Heavy optional imports (transformers, gguf) happen inside functions.
 
 Example on a real matrix nobody here made (all-MiniLM-L6-v2, BERT-style, 30 522 × 384, shipped offline by

@@ -13,7 +13,7 @@ from typing import Literal
 
 import torch
 
-from superscale import metrics
+from superscale.analysis import metrics
 
 Method = Literal["exact", "sampled", "auto"]
 

@@ -2,7 +2,7 @@
 
 Counting follows the authors' `token-freq-0.py`: skip empty texts, encode without special tokens, stop once
 ≥ `max_tokens` tokens were counted. The exponent: sort counts by rank, sample `n_points` ranks uniformly in
-log10(rank), fit a line in log–log (superscale.fit), α = −slope. For an offline real-data demo the
+log10(rank), fit a line in log–log (superscale.analysis.fit), α = −slope. For an offline real-data demo the
 `wordfreq` package's English word list stands in for a tokenised corpus.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from superscale.fit import fit_log_slope
+from superscale.analysis.fit import fit_log_slope
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
 """Geometry of an LM head: row norms, φ thresholds, overlaps exact or sampled, vs 1/m and the Welch bound.
 
-All statistics come from `superscale.metrics` (docs/recipe.md §2, §5.2–5.3); this module only chooses exact
+All statistics come from `superscale.analysis.metrics` (docs/recipe.md §2, §5.2–5.3); this module only
+chooses exact
 or sampled pairs (`budget`), runs them on one matrix, and lays the result out as one tidy table row per model.
 ⟨cos²⟩, raw and with the mean row subtracted, is always exact (Gram identity, O(n m²)); pairs, exact or
 sampled, are only needed for ⟨|cos|⟩, max |cos| and var(cos²).
@@ -16,10 +17,10 @@ from typing import Any, Literal
 import pandas as pd
 import torch
 
-from superscale import metrics
+from superscale.analysis import metrics
+from superscale.analysis.metrics._tensor import compute_dtype
 from superscale.llm.budget import Method, choose_method, default_sampled_pairs
 from superscale.llm.source import Unembedding
-from superscale.metrics._tensor import compute_dtype
 
 log = logging.getLogger(__name__)
 

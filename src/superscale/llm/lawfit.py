@@ -1,6 +1,7 @@
 """`superscale fit law`: a parametric scaling law fitted to a table, with bootstrap errors.
 
-The fitter is `superscale.fit.fit_parametric` (Huber on log loss, L-BFGS from grid starts, bootstrap over
+The fitter is `superscale.analysis.fit.fit_parametric` (Huber on log loss, L-BFGS from grid starts,
+bootstrap over
 points, as Hoffmann et al. and Besiroglu et al. 2024); this module only turns a table into its inputs:
 pick the law's columns (renamed with `columns`), drop excluded rows (`exclude`, e.g. `N<1e8`,
 `model=chinchilla-70b`), fit, and lay the parameters out as a table with standard errors and intervals.
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from superscale.fit import CHINCHILLA_LAW, WIDTH_LAW, ParametricFit, ParametricLaw, fit_parametric
+from superscale.analysis.fit import CHINCHILLA_LAW, WIDTH_LAW, ParametricFit, ParametricLaw, fit_parametric
 
 LAWS: dict[str, ParametricLaw] = {"chinchilla": CHINCHILLA_LAW, "width": WIDTH_LAW}
 _OPS = {"<=": operator.le, ">=": operator.ge, "!=": operator.ne, "<": operator.lt, ">": operator.gt,

@@ -22,7 +22,7 @@ import torch
 
 from superscale.llm.gguf_read import gguf_index, read_gguf_tensor
 from superscale.llm.safetensors_header import header_shapes, read_rows
-from superscale.safetensors_check import check_safetensors
+from superscale.store.safetensors_check import check_safetensors
 
 log = logging.getLogger(__name__)
 

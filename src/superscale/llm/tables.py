@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from superscale import schema
-from superscale.atomic import write_bytes_atomic
-from superscale.schema import TABLE_SUFFIXES as SUFFIXES
+from superscale.store import schema
+from superscale.store.atomic import write_bytes_atomic
+from superscale.store.schema import TABLE_SUFFIXES as SUFFIXES
 
 
 def _check_suffix(path: Path) -> None:

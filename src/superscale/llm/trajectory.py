@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from superscale.atomic import write_bytes_atomic
+from superscale.store.atomic import write_bytes_atomic
 
 TRAJECTORY_COLUMNS = [
     "step", "model", "revision", "n_rows", "m", "cos2_times_m", "cos2_times_m_centered", "phi_half",

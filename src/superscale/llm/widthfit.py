@@ -1,4 +1,5 @@
-"""Loss vs width across LLM families (docs/recipe.md §3.7, §5.5, §5.7), all fitting done by `superscale.fit`.
+"""Loss vs width across LLM families (docs/recipe.md §3.7, §5.5, §5.7), all fitting done by
+`superscale.analysis.fit`.
 
 `fit_width_table` fits L = A/m^α + B_g with one α shared by every group g = family × dataset and reports
 the paper's slope error and a bootstrap one; `chinchilla_cross_check` turns Table A9's N ∝ d_model^2.52
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from superscale import theory
-from superscale.fit import (
+from superscale.analysis import theory
+from superscale.analysis.fit import (
     LineFit,
     SharedExponentFit,
     SharedSlopeFit,

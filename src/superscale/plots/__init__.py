@@ -21,11 +21,14 @@ from superscale.plots.captions import Caption, caption_of, set_caption
 from superscale.plots.compose import FigureFunction, accepts_ax
 from superscale.plots.data import FigureData, LLMData, MissingData, WidthFit
 from superscale.plots.density import fig14a, fig14b, fig15
-from superscale.plots.exponents import fig4b, fig5e, fig9a, fig9b, fig10, fig18
+from superscale.plots.exponent_grids import fig9a, fig9b, fig10
+from superscale.plots.exponents import fig4b, fig5e, fig18
 from superscale.plots.fractions import fig3b, fig8a, fig8c, fig13, fig16
-from superscale.plots.geometry import fig3a, fig5a, fig5b, fig5c, fig5d, fig7, fig8d, fig17
-from superscale.plots.llm import fig6a, fig6b, fig19, fig20, fig21, fig22, fig23a, fig23b
+from superscale.plots.llm import fig6a, fig19, fig20
+from superscale.plots.llm_scaling import fig6b, fig21, fig22, fig23a, fig23b
 from superscale.plots.loss import fig1b, fig1d, fig4a, fig8b
+from superscale.plots.norms import fig3a, fig5a, fig5b, fig7
+from superscale.plots.overlaps import fig5c, fig5d, fig8d, fig17
 from superscale.plots.style import figure_bytes
 from superscale.plots.training import loss_curves
 

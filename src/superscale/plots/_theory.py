@@ -1,4 +1,5 @@
-"""Theory lines as vectorised curves for plotting (docs/recipe.md §3); the formulas live in superscale.theory.
+"""Theory lines as vectorised curves for plotting (docs/recipe.md §3); the formulas live in
+superscale.analysis.theory.
 
 Figures draw these over x grids, so each wrapper accepts arrays and returns arrays.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from superscale import theory
+from superscale.analysis import theory
 
 
 def weak_exponent(alpha: np.ndarray) -> np.ndarray:

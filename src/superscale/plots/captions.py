@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from superscale import schema
 from superscale.plots.data import MissingData, at, context_line, nearest, pick_gamma
 from superscale.plots.style import fmt
+from superscale.store import schema
 
 CAPTION_ATTRIBUTE = "superscale_caption"  # where `set_caption` keeps the Caption on the Figure
 LIST_LIMIT = 6  # list at most this many values; more are written as a range with their count

@@ -2,7 +2,8 @@
 
 The report builds a `FigureData` from a store; tests build one by hand. A figure that lacks its runs
 raises `MissingData` with a sentence naming what is missing, which the report shows in its place. The run
-and fit selection the report shares (`done_runs`, `group_key`, `of_scope`) lives in `superscale.selection`.
+and fit selection the report shares (`done_runs`, `group_key`, `of_scope`) lives in
+`superscale.analysis.selection`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from superscale import schema
-from superscale.selection import done_runs as done_runs  # re-exported: the figures' run selection
-from superscale.selection import group_key as group_key
-from superscale.selection import of_scope as of_scope
+from superscale.analysis.selection import done_runs as done_runs  # re-exported: the figures' run selection
+from superscale.analysis.selection import group_key as group_key
+from superscale.analysis.selection import of_scope as of_scope
+from superscale.store import schema
 
 
 class MissingData(LookupError):

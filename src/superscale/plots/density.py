@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from superscale import schema
 from superscale.plots import paper_settings as ps
 from superscale.plots import paper_values as pv
 from superscale.plots.captions import (
@@ -48,6 +47,7 @@ from superscale.plots.style import (
     value_colors,
     value_label,
 )
+from superscale.store import schema
 
 N_DENSITIES_SHOWN = ps.N_DENSITIES_SHOWN  # Fig. 14b shows 5 of the 9 densities
 

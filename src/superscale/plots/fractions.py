@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from superscale import schema, theory
+from superscale.analysis import theory
 from superscale.plots import paper_settings as ps
 from superscale.plots import paper_values as pv
 from superscale.plots.captions import (
@@ -31,9 +31,9 @@ from superscale.plots.data import (
     power_scan,
     require_columns,
 )
-from superscale.plots.geometry import METRICS_SOURCE
 from superscale.plots.lines import default_n, draw_capacity_lines, draw_heatmap, grid_table
 from superscale.plots.loss import regime_choice, regime_runs
+from superscale.plots.norms import METRICS_SOURCE
 from superscale.plots.style import (
     ALPHA_CMAP,
     add_colorbar,
@@ -45,6 +45,7 @@ from superscale.plots.style import (
     value_colors,
     value_label,
 )
+from superscale.store import schema
 
 
 @accepts_ax

@@ -15,9 +15,9 @@ from matplotlib.axes import Axes
 from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from superscale import schema
 from superscale.plots import _theory as theory
 from superscale.plots.style import THEORY_COLOR, axis_label, fmt
+from superscale.store import schema
 
 
 def draw_width_series(

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from superscale import schema, theory
+from superscale.analysis import theory
 from superscale.plots import paper_settings as ps
 from superscale.plots import paper_values as pv
 from superscale.plots.captions import (
@@ -52,6 +52,7 @@ from superscale.plots.style import (
     set_loglog,
     value_label,
 )
+from superscale.store import schema
 
 WEAK_GAMMA = ps.LARGE_WEAK_GAMMA  # the paper's weak-regime γ for the large models (Fig. 1b)
 STRONG_GAMMA = ps.LARGE_STRONG_GAMMA  # the paper's strong-regime γ (Fig. 1d)

@@ -18,8 +18,8 @@ from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatterSciNotation
 
-from superscale import schema
 from superscale.plots.compose import caller_axes
+from superscale.store import schema
 
 PAPER_COLOR = "black"
 LLM_COLOR = "0.55"

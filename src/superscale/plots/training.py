@@ -12,7 +12,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
-from superscale import schema
 from superscale.plots import paper_settings as ps
 from superscale.plots.captions import (
     Choice,
@@ -41,6 +40,7 @@ from superscale.plots.style import (
     new_figure,
     value_label,
 )
+from superscale.store import schema
 
 FIGURE = "Loss curves"
 MAX_DISTRIBUTIONS = 4  # panels per regime: at most this many (family, α, τ), evenly spread

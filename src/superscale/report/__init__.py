@@ -8,6 +8,13 @@ comparison, side by side (see `superscale.report.extra_sections`). Other capabil
 
 from __future__ import annotations
 
+from superscale.plots.load import (
+    LazyRunArrays,
+    NothingToReport,
+    has_llm_tables,
+    load_figure_data,
+    load_llm_data,
+)
 from superscale.report import extra_sections  # noqa: F401 (registers the aspect and variants sections)
 from superscale.report.build import (
     RESULT_FILES,
@@ -20,13 +27,6 @@ from superscale.report.build import (
     register_section,
     render_page,
     write_report,
-)
-from superscale.report.load import (
-    LazyRunArrays,
-    NothingToReport,
-    has_llm_tables,
-    load_figure_data,
-    load_llm_data,
 )
 from superscale.report.tables import exponent_table
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from superscale import schema
 from superscale._version import __version__
 from superscale.plots import (
     ALPHA_SCAN,
@@ -46,6 +45,7 @@ from superscale.report.verdicts import (
     llm_verdicts,
     run_summary,
 )
+from superscale.store import schema
 
 log = logging.getLogger(__name__)
 
@@ -302,7 +302,7 @@ def render_page(ctx: ReportContext, quiet: bool = True) -> str:
 
 def build_report(ctx: ReportContext, out_dir: Path, quiet: bool = True) -> Path:
     """Write out_dir/index.html and out_dir/figures/<name>.png|.pdf; returns the index path."""
-    from superscale.atomic import write_bytes_atomic
+    from superscale.store.atomic import write_bytes_atomic
 
     page = render_page(ctx, quiet=quiet)
     for item in ctx.rendered.values():
@@ -324,7 +324,7 @@ def write_report(folder: str | Path, pdf: bool = True, quiet: bool = False) -> P
     `ResultFiles` (aspect study, model variants), or any mix of these side by side. A progress bar over
     the report's sections shows in a terminal or notebook unless `quiet`.
     """
-    from superscale.report.load import NothingToReport, load_figure_data
+    from superscale.plots.load import NothingToReport, load_figure_data
 
     folder = Path(folder)
     try:

@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from superscale import schema
+from superscale.analysis.selection import done_runs, group_key
 from superscale.plots import paper_values as pv
 from superscale.plots.data import FigureData
 from superscale.plots.style import distribution_label, fmt, fmt_pm
 from superscale.report.recipe import RecipeComparison, experiment_tags, recipe_comparisons
-from superscale.selection import done_runs, group_key
+from superscale.store import schema
 
 # columns the analysis adds (fits.parquet, metrics.parquet); the report works without them
 FIT_SCOPE, FLAGS = schema.FIT_SCOPE, schema.FIT_FLAGS  # "all" | "recipe"; "" or "negative exponent; …"

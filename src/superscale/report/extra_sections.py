@@ -3,7 +3,7 @@ variants (cross-entropy, unit-norm, importance-weighted).
 
 Both studies are ordinary sweeps: their tables are the store's own, added by `superscale analyze` when
 the runs call for them (superscale.aspect.study, superscale.variants.compare) and read here through
-`Store.table` with the names in superscale.schema:
+`Store.table` with the names in superscale.store.schema:
 
     aspect_runs, aspect_layers, aspect_pairs, phase_transition   deep toy models (`superscale aspect run`)
     variants, variants_fits      several architectures (`superscale variants compare`, preset variants-*)
@@ -23,7 +23,6 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from superscale import schema
 from superscale.report import html
 from superscale.report.build import (
     RenderedFigure,
@@ -33,16 +32,16 @@ from superscale.report.build import (
     register_section,
     rendered_html,
 )
-from superscale.schema import (
+from superscale.store import Store, open_store, schema
+from superscale.store.schema import (
     ASPECT_LAYERS_FILE,
     ASPECT_PAIRS_FILE,
     ASPECT_RUNS_FILE,
     PHASE_DIAGRAM_FILE,
     PHASE_TRANSITION_FILE,
 )
-from superscale.schema import VARIANTS_FILE as VARIANTS_RUNS_FILE
-from superscale.schema import VARIANTS_FITS_FILE as FITS_FILE
-from superscale.store import Store, open_store
+from superscale.store.schema import VARIANTS_FILE as VARIANTS_RUNS_FILE
+from superscale.store.schema import VARIANTS_FITS_FILE as FITS_FILE
 from superscale.variants.compare import VARIANT, exponent_table, fit_variant_exponents
 
 __all__ = ["aspect_files", "aspect_section", "variants_files", "variants_section"]
@@ -101,7 +100,7 @@ def aspect_section(ctx: ReportContext) -> Section | None:
     """Katta's aspect-ratio study: its introduction, the verdict from `aspect.summary` and its figures."""
     if ctx.folder is None or not _aspect_present(ctx.folder):
         return None
-    from superscale.aspect.report import report_section
+    from superscale.report.aspect import report_section
 
     title, fragment, figures = report_section(ctx.folder)
     if fragment is None:

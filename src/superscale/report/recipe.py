@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from superscale import schema
 from superscale.plots import paper_values as pv
 from superscale.plots.style import fmt
+from superscale.store import schema
 
 LARGE_FAMILIES = {"exponential", "linear"}  # only E1 trains these
 

@@ -7,11 +7,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from superscale import schema, theory
+from superscale.analysis import theory
 from superscale.plots import paper_values as pv
 from superscale.plots.data import FigureData
 from superscale.plots.style import distribution_label, fmt, fmt_pm
 from superscale.report.comparison import FitComparison, compare_fits
+from superscale.store import schema
 
 
 def theory_exponent(family: str, alpha: float, gamma: float) -> str:

@@ -13,9 +13,10 @@ import math
 
 import numpy as np
 
-from superscale import schema
+from superscale.analysis.selection import done_runs
 from superscale.plots import paper_values as pv
 from superscale.plots.data import FigureData, LLMData
+from superscale.plots.load import DIGITIZED_SOURCE
 from superscale.plots.style import fmt, fmt_pm
 from superscale.report.comparison import (
     STRONG_PHI_HALF_MIN,
@@ -24,8 +25,7 @@ from superscale.report.comparison import (
     agreement,
     compare_fits,
 )
-from superscale.report.load import DIGITIZED_SOURCE
-from superscale.selection import done_runs
+from superscale.store import schema
 
 MAX_LISTED = 8  # groups named in one verdict line before "… and k more"
 

@@ -1,17 +1,17 @@
-"""Toy-model variants beyond the paper: cross-entropy readout, unit-norm rows (nGPT-like), importance weights.
+"""The variants study: how the paper's scaling changes with a cross-entropy readout, unit-norm rows
+(nGPT-like) or importance weights.
 
-Importing this package registers the architectures "cross_entropy", "unit_norm" and "importance", so
-`ShardSpec.architecture` and sweep configs can name them; their options are passed as keyword arguments
-(`ShardSpec.arch_options`, `[model] options` in a sweep).
+The variants' architectures are training code (superscale.train.architectures: "cross_entropy",
+"unit_norm", "importance"); this package compares them (`compare`: α_m per variant, an `analyze` step),
+decomposes the cross-entropy loss (App. A.2), draws the phase diagram and the study's figures.
 """
 
 from __future__ import annotations
 
-from superscale.architectures import ARCHITECTURES, register_architecture
-from superscale.variants.cross_entropy import CrossEntropyToyModel, sample_tokens
+from superscale.train.architectures.cross_entropy import CrossEntropyToyModel, sample_tokens
+from superscale.train.architectures.importance import ImportanceToyModel, importance_weights
+from superscale.train.architectures.unit_norm import UnitNormToyModel, project_rows_
 from superscale.variants.decomposition import DECOMPOSITION_TERMS, cross_entropy_decomposition
-from superscale.variants.importance import ImportanceToyModel, importance_weights
-from superscale.variants.unit_norm import UnitNormToyModel, project_rows_
 
 __all__ = [
     "DECOMPOSITION_TERMS",
@@ -23,7 +23,3 @@ __all__ = [
     "project_rows_",
     "sample_tokens",
 ]
-
-for _arch in (CrossEntropyToyModel, UnitNormToyModel, ImportanceToyModel):
-    if _arch.name not in ARCHITECTURES:
-        register_architecture(_arch.name, _arch)

@@ -25,10 +25,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from superscale import schema
-from superscale.atomic import write_parquet_atomic
-from superscale.fit import fit_loglog, fit_power_law_offset
-from superscale.store import Store
+from superscale.analysis.fit import fit_loglog, fit_power_law_offset
+from superscale.store import Store, schema
+from superscale.store.atomic import write_parquet_atomic
 from superscale.variants.decomposition import cross_entropy_decomposition
 
 __all__ = [
@@ -42,7 +41,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# columns beyond superscale.schema's runs columns
+# columns beyond superscale.store.schema's runs columns
 VARIANT = "variant"  # label of the compared model ("mse", "cross_entropy", "unit_norm", ...)
 ARCH_OPTIONS = "arch_options"  # JSON of the architecture's options
 LOSS_KIND = "loss_kind"  # "mse_summed" | "cross_entropy_nats"

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from superscale import schema
+from superscale.store import schema
 from superscale.variants.compare import (
     CE_EXACT,
     CE_SPEC_WIDTH,

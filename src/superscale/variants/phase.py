@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import pandas as pd
 import torch
 
-from superscale.engine import ModelSpec, ShardSpec, train_shard
+from superscale.train.engine import ModelSpec, ShardSpec, train_shard
 
 __all__ = ["PHASES", "classify_phase", "phase_diagram"]
 
