@@ -147,9 +147,9 @@ def test_presets_list_and_show() -> None:
     for name in list_presets():
         assert name in result.output
     assert "1020" in result.output  # E2's model count
-    result = runner.invoke(app, ["presets", "show", "paper-e2-alpha"])
+    result = runner.invoke(app, ["presets", "show", "paper-e2-full"])
     assert result.exit_code == 0, result.output
-    assert parse_config_text(result.output) == load_preset("paper-e2-alpha")
+    assert parse_config_text(result.output) == load_preset("paper-e2-full")
     result = runner.invoke(app, ["presets", "show", "nope"])
     assert result.exit_code == 2 and "unknown preset" in result.output
 

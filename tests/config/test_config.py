@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -20,7 +21,13 @@ from superscale.config.grid import expand_runs
 from superscale.config.presets import list_presets, load_preset, preset_text
 from superscale.sweep import run_sweep
 
-PAPER_PRESETS = ["paper-e1-large", "paper-e2-alpha", "paper-e3-density", "paper-e4-wide"]
+#: each experiment of the paper at its recipe, and the shrunk preset that smoke-tests it
+PAPER_PRESETS = {
+    "paper-e1-large": "paper-e1-large-quick",
+    "paper-e2-full": "paper-e2-alpha-quick",
+    "paper-e3-full": "paper-e3-density-quick",
+    "paper-e4-wide": "paper-e4-wide-quick",
+}
 
 
 @pytest.mark.parametrize(
@@ -187,8 +194,9 @@ def test_paper_e1_fit_windows_are_the_papers(preset: str, widths: list[int]) -> 
 
 def test_every_preset_loads_and_round_trips() -> None:
     names = list_presets()
-    for paper in PAPER_PRESETS:
-        assert paper in names and f"{paper}-quick" in names
+    for paper, quick in PAPER_PRESETS.items():
+        assert paper in names and quick in names
+    assert {"paper-e2-recipe", "paper-seeds"} <= set(names)
     for name in names:
         config = load_preset(name)
         assert config.name == name
@@ -204,7 +212,7 @@ def _m_grid_small() -> list[int]:
 
 
 def test_paper_e2_is_the_paper_grid() -> None:
-    config = load_preset("paper-e2-alpha")
+    config = load_preset("paper-e2-full")
     runs = expand_runs(config)
     assert len(runs) == 17 * 10 * 6
     assert sorted({r.m for r in runs}) == _m_grid_small() == [10, 15, 25, 39, 63, 100]
@@ -213,6 +221,34 @@ def test_paper_e2_is_the_paper_grid() -> None:
     assert {(r.n, r.batch, r.steps, r.warmup_steps, r.lr_W, r.lr_b, r.lr_floor) for r in runs} == {
         (1000, 2048, 20000, 2000, 0.01, 0.01, 0.05)
     }
+
+
+def test_paper_e2_trains_the_open_question_first_and_seeds_replicate_its_strong_part() -> None:
+    from superscale.config.grid import plan_sweep
+
+    shards = plan_sweep(load_preset("paper-e2-full"))
+    first = [run for shard in shards[:24] for run in shard.runs]  # 2 alpha × 6 m × 2 chunks of 5 gamma
+    assert {run.alpha for run in first} == {2.0, 1.5} and len(first) == 120
+    assert all(len(shard.runs) <= 5 for shard in shards)
+    assert all(len({run.gamma > 0 for run in shard.runs}) == 1 for shard in shards)  # one regime a shard
+    seeds = expand_runs(load_preset("paper-seeds"))
+    assert len(seeds) == 180 and {r.seed for r in seeds} == {1, 2}
+    assert {r.alpha for r in seeds} == {1.0, 1.5, 2.0} and max(r.gamma for r in seeds) < 0
+    e2 = {r.run_id: r for r in expand_runs(load_preset("paper-e2-full"))}
+    for run in seeds:  # the same recipe as E2's: only the seed differs
+        twin = e2[dataclasses.replace(run, seed=0).run_id]
+        assert (twin.batch, twin.steps, twin.lr_W, twin.warmup_steps) == (
+            run.batch,
+            run.steps,
+            run.lr_W,
+            run.warmup_steps,
+        )
+
+
+def test_earlier_preset_names_still_load_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="superscale.config.presets"):
+        assert load_preset("paper-e2-alpha") == load_preset("paper-e2-full")
+    assert "now called 'paper-e2-full'" in caplog.text
 
 
 def test_paper_e1_learning_rates_match_spec_table() -> None:
@@ -228,7 +264,7 @@ def test_paper_e1_learning_rates_match_spec_table() -> None:
 
 
 def test_paper_e3_densities_match_spec() -> None:
-    runs = expand_runs(load_preset("paper-e3-density"))
+    runs = expand_runs(load_preset("paper-e3-full"))
     assert len(runs) == 9 * 10 * 6
     knobs = sorted({r.density_knob for r in runs})
     assert knobs == np.linspace(0, 1, 9).tolist()
