@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from superscale._version import __version__
-from superscale.cli import analysis, aspect, fit, llm, report, reproduce, sweep, variants
+from superscale.cli import analysis, aspect, fit, llm, report, reproduce, sweep, variants, weights
 
 app = typer.Typer(
     name="superscale",
@@ -40,7 +40,7 @@ def _root(
     """Superposition and neural scaling laws: train toy-model grids, analyse, fit, report."""
 
 
-for _module in (reproduce, sweep, analysis, report, llm, aspect, variants, fit):
+for _module in (reproduce, sweep, analysis, report, llm, aspect, variants, fit, weights):
     _module.register(app)
 
 

@@ -137,16 +137,23 @@ def load_figure_data(folder: str | Path) -> FigureData:
     llm = load_llm_data(folder)
     from superscale.analysis.metrics import row_norms
     from superscale.store import open_store
+    from superscale.store.archive import dropped_runs
 
     store = open_store(folder)
     runs = store.runs()
-    with_weights: set[str] = set()
+    # row norms: from row_norms.parquet where a slimmed store keeps them (store.archive), else the weights
+    table = store.table(schema.ROW_NORMS_FILE)
+    stored = {} if table is None else dict(zip(table[schema.RUN_ID], table[schema.ROW_NORMS], strict=True))
+    dropped = dropped_runs(folder)
+    with_weights: set[str] = set(stored)
     if not runs.empty:
         for shard, sub in runs.groupby(schema.SHARD_ID):
             if (folder / schema.WEIGHTS_DIR / f"{shard}.safetensors").is_file():
-                with_weights.update(str(r) for r in sub[schema.RUN_ID])
+                with_weights.update(str(r) for r in sub[schema.RUN_ID] if r not in dropped)
 
     def norms(run_id: str) -> np.ndarray:
+        if run_id in stored:
+            return np.array(stored[run_id], dtype=np.float64)
         return row_norms(store.params(run_id)["W"]).double().numpy()
 
     def probs(run_id: str) -> np.ndarray:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from superscale._checks import read_text
 from superscale.store import schema
+from superscale.store.archive import dropped_runs
 from superscale.store.provenance import versions
 from superscale.store.safetensors_check import open_safetensors
 
@@ -141,12 +142,21 @@ class Store:
         return rows.iloc[0]
 
     def params(self, run_id: str) -> dict[str, torch.Tensor]:
-        """That run's parameters ("W" [n, m], "b" [n], ...), read from its shard's safetensors only."""
+        """That run's parameters ("W" [n, m], "b" [n], ...), read from its shard's safetensors only (a
+        float16 archive copy comes back as float32; a dropped run says how to restore it)."""
+        import torch
 
         row = self._row(run_id)
         if row[schema.STATUS] != "done":
             raise ValueError(f"run {run_id!r} has no weights: it failed ({row[schema.ERROR]})")
-        file = self.path / schema.WEIGHTS_DIR / f"{row[schema.SHARD_ID]}.safetensors"
+        shard = row[schema.SHARD_ID]
+        if run_id in dropped_runs(self.path):
+            raise FileNotFoundError(
+                f"the weights of run {run_id!r} were not kept in this store (slimmed to save space; its "
+                f"metrics and row norms are); retrain them exactly: superscale weights restore "
+                f"{self.path!s} --shard {shard}"
+            )
+        file = self.path / schema.WEIGHTS_DIR / f"{shard}.safetensors"
         if not file.is_file():
             raise FileNotFoundError(f"no weights for run {run_id!r} (missing {str(file)!r})")
         prefix = schema.weight_key(run_id, "")
@@ -154,6 +164,10 @@ class Store:
             params = {k[len(prefix) :]: fh.get_tensor(k) for k in fh.keys() if k.startswith(prefix)}  # noqa: SIM118
         if not params:
             raise ValueError(f"{str(file)!r} holds no weights of run {run_id!r}")
+        if any(p.dtype == torch.float16 for p in params.values()):
+            # a float16 archive copy (store.archive): read as float32; metrics came from float32 before
+            log.debug("run %s: weights are a float16 copy, returned as float32", run_id)
+            params = {k: p.float() if p.dtype == torch.float16 else p for k, p in params.items()}
         return params
 
     @cached_property

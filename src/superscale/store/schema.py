@@ -14,6 +14,8 @@ MANIFEST_FILE = "manifest.json"  # shards: id, status, timings, device, versions
 RUNS_FILE = "runs.parquet"  # one row per trained model
 CURVES_FILE = "curves.parquet"  # loss every k steps per run
 WEIGHTS_DIR = "weights"  # weights/<shard_id>.safetensors, keys "<run_id>/W", "<run_id>/b"
+WEIGHTS_ARCHIVE_FILE = "weights/archive.json"  # which runs kept float32, float16 or nothing (store.archive)
+ROW_NORMS_FILE = "row_norms.parquet"  # run_id, row_norms: ‖W_i‖ for i = 1..n (float32, before slimming)
 METRICS_FILE = "metrics.parquet"  # written by analysis, one row per run
 FITS_FILE = "fits.parquet"  # written by analysis, one row per (group, fit kind)
 REPORT_DIR = "report"  # report/index.html and figures
@@ -30,6 +32,7 @@ ASPECT_PAIRS_FILE = "aspect_pairs.parquet"  # one row per (pair of runs, layer "
 PHASE_TRANSITION_FILE = "phase_transition.parquet"  # uniform data: rel. error per (method, S, m[, seed])
 PHASE_DIAGRAM_FILE = "phase_diagram.parquet"  # `superscale variants phase` (no store): density × importance
 EXTRA_TABLES = (
+    ROW_NORMS_FILE,
     VARIANTS_FILE,
     VARIANTS_FITS_FILE,
     ASPECT_RUNS_FILE,
@@ -56,6 +59,7 @@ def weight_key(run_id: str, name: str) -> str:
 # --- runs.parquet ------------------------------------------------------------------------------
 # identity and grid coordinates
 RUN_ID = "run_id"  # stable hash of the run's resolved parameters (and seed)
+ROW_NORMS = "row_norms"  # row_norms.parquet: the list ‖W_1‖ … ‖W_n‖ of one run
 SHARD_ID = "shard_id"
 EXPERIMENT = "experiment"  # the sweep's name (preset name or the TOML's `name`)
 ARCHITECTURE = "architecture"  # "tied" (the paper's model), "deep", "cross_entropy", "unit_norm", ...

@@ -22,6 +22,7 @@ import torch
 
 from superscale.config import SweepConfig, config_hash, dump_toml, load_config
 from superscale.store import schema
+from superscale.store.archive import archive_record
 from superscale.store.atomic import (
     TMP_MARK,
     write_bytes_atomic,
@@ -69,28 +70,12 @@ class StoreWriter:
 
     # lock ---------------------------------------------------------------------------------------
     def _acquire_lock(self) -> Any:
-        fh = open(self.path / schema.LOCK_FILE, "a+")  # noqa: SIM115 (held until close)
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "unknown"
-            fh.close()
-            raise StoreBusyError(
-                f"store {str(self.path)!r} is being written by another process (pid {holder}); "
-                "wait for it to finish or stop it"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"{os.getpid()}\n")
-        fh.flush()
-        return fh
+        return acquire_lock(self.path)
 
     def close(self) -> None:
         """Release the lock (the file stays; deleting it would race with a waiting writer)."""
         if self._lock_fh is not None:
-            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_UN)
-            self._lock_fh.close()
+            release_lock(self._lock_fh)
             self._lock_fh = None
 
     def __enter__(self) -> StoreWriter:
@@ -219,13 +204,17 @@ class StoreWriter:
         """Shards with rows on disk and, where weights are kept, a complete weights file holding every
         done run; the rows of any other shard are removed so it retrains."""
         done = []
+        archive = archive_record(self.path)
         for rows in (self.path / schema.SHARDS_DIR).glob("*.runs.parquet"):
             shard_id = rows.name.removesuffix(".runs.parquet")
             weights = self.path / schema.WEIGHTS_DIR / f"{shard_id}.safetensors"
             if self.config.output.save_weights:
                 table = pd.read_parquet(rows, columns=[schema.RUN_ID, schema.STATUS])
+                dropped = set(archive.get(shard_id, {}).get("dropped", []))
                 expected = {
-                    schema.weight_key(r, "W") for r in table[table[schema.STATUS] == "done"][schema.RUN_ID]
+                    schema.weight_key(r, "W")
+                    for r in table[table[schema.STATUS] == "done"][schema.RUN_ID]
+                    if r not in dropped  # slimmed on purpose (store.archive): kept done, restorable
                 }
                 problem = _weights_problem(weights, expected) if expected else ""
                 if problem:
@@ -271,6 +260,33 @@ class StoreWriter:
         self.manifest["merged_shards"] = order
         self.manifest["status"] = status
         self._write_manifest()
+
+
+def acquire_lock(path: Path) -> Any:
+    """Take the store's write lock (one process writes a store) and record this pid; StoreBusyError if
+    another process holds it."""
+    fh = open(Path(path) / schema.LOCK_FILE, "a+")  # noqa: SIM115 (held until release_lock)
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "unknown"
+        fh.close()
+        raise StoreBusyError(
+            f"store {str(path)!r} is being written by another process (pid {holder}); "
+            "wait for it to finish or stop it"
+        ) from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"{os.getpid()}\n")
+    fh.flush()
+    return fh
+
+
+def release_lock(fh: Any) -> None:
+    """Give the lock back (the file stays: deleting it would race with a waiting writer)."""
+    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    fh.close()
 
 
 def _weights_problem(file: Path, expected: set[str]) -> str:
