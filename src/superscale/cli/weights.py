@@ -30,7 +30,7 @@ def _runs_where(store: Path, where: str | None) -> list[str]:
 @app.command("slim")
 @user_errors
 def slim(
-    store: Path = typer.Argument(..., metavar="STORE", help="A complete, analysed store."),
+    store: Path = typer.Argument(..., metavar="STORE", help="An analysed store (not being written)."),
     keep: str = typer.Option(
         "", "--keep", metavar="SQL", help="Runs that keep float32 weights: a condition on runs' columns."
     ),
@@ -38,7 +38,7 @@ def slim(
         "", "--float16", metavar="SQL", help="Runs that keep a float16 copy (the others are dropped)."
     ),
 ) -> None:
-    """Rewrite the weights: --keep runs stay float32, --float16 runs keep a rounded copy, the rest go.
+    """Rewrite the weights of the finished runs: --keep runs stay float32, --float16 runs a rounded copy.
 
     Row norms of every run are saved first (row_norms.parquet, float32) and the figures read them; metrics
     and fits computed by `superscale analyze` stay; `superscale weights restore` retrains any dropped run.

@@ -89,9 +89,10 @@ class SlimResult:
 
 
 def slim_weights(store: Path, keep: dict[str, str], default: str = "dropped") -> SlimResult:
-    """Rewrite the weights of finished store `store`: run_id → one of KEEPS in `keep`, `default` for the
-    rest. Refuses a store that is being written, one without metrics for a run that loses float32, and
-    a run already dropped that `keep` asks to keep (restore it first)."""
+    """Rewrite the weights of the finished runs of `store`: run_id → one of KEEPS in `keep`, `default` for
+    the rest. Refuses a store that is being written (its lock), one without metrics for a run that loses
+    float32, and a run already dropped that `keep` asks to keep (restore it first). A partial store can be
+    slimmed: resuming it trains the missing shards and keeps the slimmed ones."""
     import torch
     from safetensors.torch import save
 
