@@ -103,7 +103,7 @@ def test_plain_lines_where_no_terminal_watches(monkeypatch: pytest.MonkeyPatch, 
     lines = out.getvalue().splitlines()
     assert lines[0].endswith("training: 180 model-steps")
     assert len([line for line in lines if re.search(r"shard \d/3 n20-m\d-\w+: 2 models in", line)]) == 3
-    assert "done, 180 model-steps" in lines[-1]
+    assert re.search(r" training: done, 180 model-steps in .*, loss .*model-steps/s$", lines[-1])
     out.truncate(0)
     superscale.analyze_store(store, n_bootstrap=10, force=True)
     superscale.write_report(store.path, pdf=False)

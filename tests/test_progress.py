@@ -135,7 +135,7 @@ def test_quiet_writes_nothing(monkeypatch: pytest.MonkeyPatch, clock: FakeClock,
 def test_lines_go_to_logging_on_request(
     monkeypatch: pytest.MonkeyPatch, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    out = _console(monkeypatch, terminal=False)
+    out = _console(monkeypatch, terminal=True)  # asked for: lines into the log, not a bar
     progress.log_to("superscale.progress")
     try:
         with caplog.at_level(logging.INFO, logger="superscale.progress"), progress.Reporter("job", 2) as r:

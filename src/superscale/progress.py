@@ -10,10 +10,10 @@ Every long call reports through `Reporter` (`train_toy_models`, `ToyModel.fit`, 
   a second, plus a first and a last line, each starting with the date and time;
 - `quiet=True` (`--quiet` on the command line): nothing.
 
-`log_to("superscale.progress")` sends the plain lines to `logging` instead of stderr (a job's own log
-file, its format and level); `log_to(None)` sends them back. Stderr, so a command's table on stdout stays
-clean when piped. The loss may be given as a callable, read only when it is shown: a CUDA loss then costs
-a host sync per line, not per step.
+`log_to("superscale.progress")` sends progress to `logging` as those lines, at INFO, instead of a bar or
+stderr (a job's own log file, its format and level); `log_to(None)` restores the default. Stderr, so a
+command's table on stdout stays clean when piped. The loss may be given as a callable, read only when it
+is shown: a CUDA loss then costs a host sync per line, not per step.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def shows_bars() -> bool:
 
 
 def log_to(logger: str | logging.Logger | None) -> None:
-    """Send the plain progress lines to `logger` at INFO (None: back to stderr). Bars are unaffected."""
+    """Write progress as plain lines to `logger` at INFO, terminal or not (None: the default again)."""
     global _log_target
     _log_target = logging.getLogger(logger) if isinstance(logger, str) else logger
 
@@ -118,7 +118,10 @@ class Reporter:
         self.completed = 0
         self._clock = get_time or (lambda: clock())
         self.started = self._clock()
-        self.mode = "off" if quiet else ("bar" if shows_bars() else "lines")
+        if quiet:
+            self.mode = "off"
+        else:  # lines asked into logging are lines even on a terminal
+            self.mode = "bar" if _log_target is None and shows_bars() else "lines"
         self._loss: Loss = None
         self._shown_loss = math.nan
         self._loss_read_at = -math.inf

@@ -62,6 +62,7 @@ class SweepProgress(Progress):
 
     def close(self) -> None:
         if self.reporter is not None:
+            self.reporter.update(description="training")  # the last line sums up the sweep, not a shard
             self.reporter.close()
 
 
