@@ -144,3 +144,20 @@ def test_lines_go_to_logging_on_request(
         progress.log_to(None)
     assert out.getvalue() == ""
     assert [rec.getMessage() for rec in caplog.records] == ["job: 2", "job: done, 2 in 0 s"]
+
+
+def test_rate_and_time_left_follow_the_last_30_s_and_the_last_line_the_whole_run(
+    monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> None:
+    out = _console(monkeypatch, terminal=False)
+    with progress.Reporter("warm", 10_000, unit="steps") as reporter:
+        clock.now += 60.0  # a slow first step (kernels compiling, say) ...
+        reporter.advance()
+        for _ in range(5000):  # ... then 100 steps a second
+            clock.now += 0.01
+            reporter.advance()
+    lines = out.getvalue().splitlines()
+    assert "1/10,000 steps (0 %), 0.0167 steps/s" in lines[1]  # what was known then
+    last = [line for line in lines if " left" in line][-1]
+    assert last.endswith(", 100 steps/s, 50 s left")  # the slow start has left the window
+    assert lines[-1].endswith("warm: stopped, 5,001 steps in 1 min 50 s, 45.5 steps/s")

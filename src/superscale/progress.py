@@ -3,7 +3,7 @@
 Every long call reports through `Reporter` (`train_toy_models`, `ToyModel.fit`, `run_sweep`,
 `analyze_store`, `write_report` and the commands built on them):
 
-- stderr is a terminal: a rich bar with the loss, the rate (model-steps/s, averaged since the start) and
+- stderr is a terminal: a rich bar with the loss, the rate (model-steps/s over about the last 30 s) and
   the time left;
 - stderr is not a terminal (a notebook cell, `| tee`, a cluster log): one plain line on stderr every
   `LINE_EVERY_S` seconds or every `LINE_EVERY_FRACTION` of the work, whichever comes first but at most one
@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -36,6 +37,8 @@ LINE_EVERY_S = 10.0  # plain lines: at least this often while work goes on ...
 LINE_EVERY_FRACTION = 0.05  # ... and at each further 5 % of the work ...
 LINE_MIN_GAP_S = 1.0  # ... but never more than one a second
 LOSS_READ_EVERY_S = 0.25  # the bar reads a lazy loss at most this often
+RATE_WINDOW_S = 30.0  # the rate shown, and the time left, are over about the last 30 s ...
+RATE_SAMPLE_S = 1.0  # ... from (time, count) samples a second apart
 
 Loss = float | Callable[[], float] | None
 
@@ -126,6 +129,7 @@ class Reporter:
         self._shown_loss = math.nan
         self._loss_read_at = -math.inf
         self._last_line_at, self._last_line_done = self.started, 0
+        self._samples: deque[tuple[float, int]] = deque([(self.started, 0)])  # (time, completed) for rates
         self._closed = False
         self._bar: RichBar | None = None
         if self.mode == "bar":
@@ -149,6 +153,9 @@ class Reporter:
     ) -> None:
         if completed is not None:
             self.completed = completed
+            now = self._clock()
+            if now - self._samples[-1][0] >= RATE_SAMPLE_S:
+                self._samples.append((now, self.completed))
         if total is not None:
             self.total = total
         if description is not None:
@@ -184,7 +191,8 @@ class Reporter:
             done = self.total is None or self.completed >= self.total
             what = "done" if done else "stopped"
             count = f"{self.completed:,} {self.unit}".strip()
-            self._line(f"{self.description}: {what}, {count} in {_duration(elapsed)}{self._tail(elapsed)}")
+            tail = self._tail(self._rate(recent=False))
+            self._line(f"{self.description}: {what}, {count} in {_duration(elapsed)}{tail}")
 
     def __enter__(self) -> Reporter:
         return self
@@ -202,13 +210,22 @@ class Reporter:
             self._shown_loss, self._loss_read_at = float(self._loss()), self._clock()
         return self._shown_loss
 
-    def _rate(self, elapsed: float) -> float:
-        return self.completed / elapsed if elapsed > 0 else math.nan
+    def _rate(self, recent: bool = True) -> float:
+        """Units a second over the last `RATE_WINDOW_S` (`recent`, what the time left rests on: a slow
+        start such as compiling kernels fades out of it) or since the start."""
+        now = self._clock()
+        if recent:
+            while len(self._samples) > 1 and now - self._samples[1][0] >= RATE_WINDOW_S:
+                self._samples.popleft()
+            since, done = self._samples[0]
+        else:
+            since, done = self.started, 0
+        return (self.completed - done) / (now - since) if now > since else math.nan
 
     def _draw(self, force_loss: bool = False) -> None:
         assert self._bar is not None
         loss = self._read_loss(force_loss)
-        rate = self._rate(self._clock() - self.started)
+        rate = self._rate()
         self._bar.update(
             self._task,
             completed=self.completed,
@@ -226,29 +243,27 @@ class Reporter:
             return False
         return (self.completed - self._last_line_done) / self.total >= LINE_EVERY_FRACTION
 
-    def _tail(self, elapsed: float) -> str:
+    def _tail(self, rate: float) -> str:
         """ ", loss 0.1234, 410 model-steps/s" (what is known)."""
         parts = []
         loss = self._read_loss(force=True)
         if math.isfinite(loss):
             parts.append(f"loss {loss:.4g}")
-        rate = self._rate(elapsed)
         if self.unit and math.isfinite(rate):
             parts.append(f"{_rate_text(rate)} {self.unit}/s")
         return "".join(f", {part}" for part in parts)
 
     def _progress_line(self) -> None:
-        elapsed = self._clock() - self.started
         if self.total:
             share = f" ({100 * self.completed / self.total:.0f} %)"
             count = f"{self.completed:,}/{self.total:,} {self.unit}".strip() + share
         else:
             count = f"{self.completed:,} {self.unit}".strip()
-        rate = self._rate(elapsed)
+        rate = self._rate()
         left = ""
         if self.total and math.isfinite(rate) and rate > 0:
             left = f", {_duration((self.total - self.completed) / rate)} left"
-        self._line(f"{self.description}: {count}{self._tail(elapsed)}{left}")
+        self._line(f"{self.description}: {count}{self._tail(rate)}{left}")
 
     def _line(self, text: str) -> None:
         now = self._clock()
