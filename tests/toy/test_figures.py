@@ -28,6 +28,8 @@ def test_gram_is_w_wt_in_frequency_order(model: ToyModel) -> None:
     np.testing.assert_allclose(np.asarray(shown), (W @ W.T).numpy())
     top = model.plot_gram(top=2).axes[0].get_images()[0].get_array()
     assert np.asarray(top).shape == (2, 2) and np.asarray(top)[0, 0] == pytest.approx(1.44)
+    big = ToyModel(1200, 2).plot_gram().axes[0].get_images()[0].get_array()
+    assert np.asarray(big).shape == (1000, 1000)  # the 1000 most frequent by default
     with pytest.raises(ValueError, match="top must be a positive integer, got 0"):
         model.plot_gram(top=0)
 

@@ -41,11 +41,17 @@ def frequency_order(model: ToyModel) -> torch.Tensor:
     return torch.argsort(-model.frequencies, stable=True)
 
 
+#: features a Gram heatmap shows by default: more pixels than a screen has say nothing more, and
+#: n = 10 240 would be an 800 MB matrix
+GRAM_DEFAULT_TOP = 1000
+
+
 def plot_gram(model: ToyModel, ax: Any = None, top: int | None = None) -> Figure:
-    """W Wᵀ of the `top` most frequent features: the diagonal is ‖W_i‖², off it the overlaps W_i·W_j."""
+    """W Wᵀ of the `top` most frequent features (default: all, up to `GRAM_DEFAULT_TOP`): the diagonal is
+    ‖W_i‖², off it the overlaps W_i·W_j."""
     if top is not None:
         check_positive_int("top", top)
-    order = frequency_order(model)[: top or model.n]
+    order = frequency_order(model)[: top or GRAM_DEFAULT_TOP]
     W = model.W.double()[order]
     gram = (W @ W.T).numpy()
     fig, ax = _axes(ax, 5.0, 4.2)

@@ -291,7 +291,8 @@ class ToyModel:
 
     # --- figures, saving, repr ------------------------------------------------------------------------
     def plot_gram(self, ax: Any = None, top: int | None = None) -> Figure:
-        """Heatmap of W Wᵀ over the `top` most frequent features (all by default), most frequent first."""
+        """Heatmap of W Wᵀ over the `top` most frequent features (default all, up to 1000), most frequent
+        first."""
         from superscale.toy.figures import plot_gram
 
         return plot_gram(self, ax, top)
