@@ -4,6 +4,7 @@ progress bars that show where someone watches and stay off with quiet=True."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -58,37 +59,58 @@ def test_missing_figure_names_the_preset_that_draws_it(store: Store) -> None:
         store.figure("fig14a")  # one activation density only
 
 
-def _terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+def _stderr(monkeypatch: pytest.MonkeyPatch, terminal: bool) -> io.StringIO:
     out = io.StringIO()
-    console = Console(file=out, force_terminal=True, width=100)
+    console = Console(file=out, force_terminal=terminal, width=160)
     monkeypatch.setattr(progress, "bar_console", lambda: console)
     return out
+
+
+TOY = {"m": [3, 4], "gamma": -1.0, "n": 20, "batch": 16, "steps": 20, "device": "cpu"}
 
 
 def test_progress_bars_show_on_a_terminal_and_not_when_quiet(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    out = _terminal(monkeypatch)
-    kwargs = {"m": [3, 4], "gamma": -1.0, "n": 20, "batch": 16, "steps": 20, "device": "cpu"}
-    quiet = superscale.train_toy_models(**kwargs, quiet=True)
+    out = _stderr(monkeypatch, terminal=True)
+    quiet = superscale.train_toy_models(**TOY, quiet=True)
     assert out.getvalue() == ""
-    shown = superscale.train_toy_models(**kwargs)
+    shown = superscale.train_toy_models(**TOY)
     assert "training" in out.getvalue() and "40/40" in out.getvalue()  # 2 models × 20 steps
+    assert "loss " in out.getvalue() and "model-steps/s" in out.getvalue()
     assert shown.table.equals(quiet.table)  # the bar changes nothing trained
     out.truncate(0)
     store = superscale.run_sweep({**SWEEP, "name": "bars"}, tmp_path / "s")
-    assert "shards" in out.getvalue() and "3/3" in out.getvalue()
+    assert "shard 3/3" in out.getvalue() and "180/180" in out.getvalue()  # 6 models × 30 steps
+    assert "loss " in out.getvalue()
     out.truncate(0)
     superscale.analyze_store(store, n_bootstrap=10)
     assert "metrics" in out.getvalue() and "6/6" in out.getvalue()
+    out.truncate(0)
+    superscale.ToyModel(20, 3).fit(steps=20, batch=16, device="cpu")
+    assert "ToyModel n=20 m=3" in out.getvalue() and "20/20" in out.getvalue()
 
 
-def test_no_bar_where_nobody_watches(monkeypatch: pytest.MonkeyPatch) -> None:
-    out = io.StringIO()
-    monkeypatch.setattr(progress, "bar_console", lambda: Console(file=out, force_terminal=False))
+def test_plain_lines_where_no_terminal_watches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A notebook cell, `| tee` or a cluster log: timestamped lines on stderr from every long call."""
+    out = _stderr(monkeypatch, terminal=False)
     assert not progress.shows_bars()
-    with progress.progress_bar("x", total=3) as bar:
-        bar.advance()
+    superscale.train_toy_models(**TOY)
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d training: 40 model-steps$", out.getvalue(), re.M)
+    assert re.search(r"training m=4 \(1 model\): done, 40 model-steps in .*, loss ", out.getvalue())
+    out.truncate(0)
+    store = superscale.run_sweep({**SWEEP, "name": "lines"}, tmp_path / "s")
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("training: 180 model-steps")
+    assert len([line for line in lines if re.search(r"shard \d/3 n20-m\d-\w+: 2 models in", line)]) == 3
+    assert re.search(r" training: done, 180 model-steps in .*, loss .*model-steps/s$", lines[-1])
+    out.truncate(0)
+    superscale.analyze_store(store, n_bootstrap=10, force=True)
+    superscale.write_report(store.path, pdf=False)
+    assert "metrics: done, 6 in" in out.getvalue() and "report: " in out.getvalue()
+    out.truncate(0)
+    superscale.ToyModel(20, 3).fit(steps=20, batch=16, device="cpu", quiet=True)
+    superscale.run_sweep({**SWEEP, "name": "lines"}, tmp_path / "s", quiet=True)
     assert out.getvalue() == ""
 
 
@@ -102,6 +124,7 @@ PUBLIC_API = [
     "ShardSpec",
     "Store",
     "SweepConfig",
+    "ToyModel",
     "TrainedModels",
     "__version__",
     "analyze_store",

@@ -1,8 +1,8 @@
 """superscale: representation superposition and neural scaling laws, fast and reproducible.
 
 The public API is re-exported here explicitly; everything else lives in one folder per stage of the
-pipeline (docs/architecture.md): train → config → store → sweep → analysis → studies (llm, aspect,
-variants) → plots → report → pipeline → cli. Nothing is imported until it is used.
+pipeline (docs/architecture.md): train → config → store → sweep → analysis → toy (one model) → studies (llm,
+aspect, variants) → plots → report → pipeline → cli. Nothing is imported until it is used.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ _EXPORTS = {
     "load": "superscale.pipeline.store",
     "open_store": "superscale.pipeline.store",
     "run_sweep": "superscale.pipeline.store",
+    "ToyModel": "superscale.toy",
     "TrainedModels": "superscale.sweep.in_memory",
     "train_toy_models": "superscale.sweep.in_memory",
 }
@@ -55,6 +56,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and editors
     from superscale.pipeline.store import Store, load, open_store, run_sweep
     from superscale.report import write_report
     from superscale.sweep.in_memory import TrainedModels, train_toy_models
+    from superscale.toy import ToyModel
     from superscale.train.architectures import Architecture, get_architecture, register_architecture
     from superscale.train.data import (
         custom_probs,
@@ -90,6 +92,7 @@ __all__ = [
     "ShardSpec",
     "Store",
     "SweepConfig",
+    "ToyModel",
     "TrainedModels",
     "__version__",
     "analyze_store",

@@ -21,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
-    epilog="Every command and flag: README.md (Command line); the recipe it implements: docs/recipe.md.",
+    epilog="Every command and flag: docs/cli.md; the recipe it implements: docs/recipe.md.",
 )
 
 

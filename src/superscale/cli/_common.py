@@ -58,7 +58,7 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-# --- the one flag vocabulary of every command (README: "Command line") --------------------------------
+# --- the one flag vocabulary of every command (docs/cli.md) --------------------------------
 # a directory a command writes: --out/-o; one it reads: a positional DIR; the sweep to train: --preset
 # (a preset name or a TOML file); the device: --device auto|cpu|cuda, auto unless a config says otherwise;
 # no progress output: --quiet/-q; features n and width m: --n, --m (the config's names).

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,14 +31,10 @@ presets_app = typer.Typer(help="Built-in sweeps that reproduce the paper's toy e
 
 
 def progress_for(quiet: bool) -> Progress:
-    """Bars on a terminal, log lines (on stderr) otherwise, nothing with --quiet."""
+    """A bar on a terminal, timestamped lines on stderr otherwise, nothing with --quiet."""
     from superscale.sweep.bar import sweep_progress
-    from superscale.sweep.events import LogProgress
 
-    progress = sweep_progress(quiet)
-    if isinstance(progress, LogProgress):
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    return progress
+    return sweep_progress(quiet)
 
 
 def run(

@@ -7,6 +7,8 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+from torch import Tensor
+
 from superscale.config.grid import Shard
 from superscale.sweep.shard import ShardOutcome
 
@@ -28,6 +30,10 @@ class Progress:
 
     def step(self, shard: Shard, step: int) -> None:
         """Called after each optimiser step of `shard` (local executor only)."""
+
+    def losses(self, shard: Shard, step: int, losses: Tensor) -> None:
+        """The pre-update losses [inst] of that step on the reported scale, still on the training device
+        (local executor only, just before `step`); read them only when shown: a CUDA read waits."""
 
     def shard_done(self, shard: Shard, outcome: ShardOutcome) -> None: ...
 

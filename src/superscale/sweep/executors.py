@@ -11,6 +11,8 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
+from torch import Tensor
+
 from superscale.config.grid import Shard
 from superscale.sweep.events import Commit, Progress
 from superscale.sweep.shard import TrainFn, outcome_tables, run_shard
@@ -39,7 +41,12 @@ class LocalExecutor:
             def on_step(step: int, shard: Shard = shard) -> None:
                 progress.step(shard, step)
 
-            outcome = run_shard(shard, self.device, self.threads, self.curve_points, on_step, self.train_fn)
+            def on_loss(step: int, losses: Tensor, shard: Shard = shard) -> None:
+                progress.losses(shard, step, losses)
+
+            outcome = run_shard(
+                shard, self.device, self.threads, self.curve_points, on_step, self.train_fn, on_loss
+            )
             commit(shard, outcome)
             progress.shard_done(shard, outcome)
 

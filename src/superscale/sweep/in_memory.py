@@ -66,7 +66,8 @@ def train_toy_models(
     to 5 %) with fewer steps (2000 instead of 20 000) so a call takes seconds to minutes on a CPU. The
     call is a sweep without a store: the same grid expansion, run ids and shards as `superscale run`, so
     a model trained here equals the same model trained by a sweep. Rows are ordered by m, α, γ, seed.
-    A progress bar (model-steps) shows in a terminal or notebook unless `quiet`.
+    Progress (model-steps, the mean loss) shows as a bar in a terminal and as timestamped lines
+    elsewhere (superscale.progress), unless `quiet`.
     """
     if not 0 <= warmup_fraction < 1:  # warm-up must end before the last step, as in every entry point
         raise ValueError(f"warmup_fraction must lie in [0, 1), got {warmup_fraction!r}")
@@ -96,14 +97,19 @@ def train_toy_models(
     device = resolve_device(device)
     results: dict[str, tuple[int, ShardResult]] = {}
     shards = make_shards(runs, max_models=len(runs))
-    with progress_bar("training", total=sum(s.model_steps for s in shards), quiet=quiet) as bar:
+    total = sum(s.model_steps for s in shards)
+    with progress_bar("training", total=total, quiet=quiet, unit="model-steps") as bar:
         for shard in shards:
-            bar.advance(0, description=f"training m={shard.m} ({len(shard.runs)} models)")
+            models = f"{len(shard.runs)} model" + ("s" if len(shard.runs) > 1 else "")
+            bar.update(description=f"training m={shard.m} ({models})")
 
             def tick(step: int, models: int = len(shard.runs)) -> None:  # a step trains every model at once
                 bar.advance(models)
 
-            result = train_shard(shard_spec(shard.runs, device), tick)
+            def show_loss(step: int, losses: Tensor) -> None:  # read only when the reporter shows it
+                bar.set_loss(lambda: float(losses.double().mean()))
+
+            result = train_shard(shard_spec(shard.runs, device), tick, show_loss)
             for index, run in enumerate(shard.runs):
                 results[run.run_id] = (index, result)
     rows: list[dict[str, float | int | str]] = []

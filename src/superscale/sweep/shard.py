@@ -6,6 +6,7 @@ the driver and makes the rows, curves and weights the store commits.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable
@@ -59,11 +60,15 @@ def run_shard(
     curve_points: int,
     on_step: Callable[[int], None] | None = None,
     train_fn: TrainFn | None = None,
+    on_loss: Callable[[int, torch.Tensor], None] | None = None,
 ) -> ShardOutcome:
-    """Train `shard` with `threads` torch threads; a diverged model is dropped and the rest retrained."""
+    """Train `shard` with `threads` torch threads; a diverged model is dropped and the rest retrained.
+
+    `on_loss` sees each step's losses (the engine's `on_loss`); an injected `train_fn` (tests) is called
+    as `train_fn(spec, on_step)` and reports no losses."""
     from superscale.train.engine import DivergenceError, train_shard
 
-    train = train_fn or train_shard
+    train = train_fn or functools.partial(train_shard, on_loss=on_loss)
     previous = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)  # CPU GEMM results can depend on the thread count

@@ -195,8 +195,16 @@ def _chunks(rows: slice, size: int) -> list[slice]:
     return [slice(s, min(s + size, rows.stop)) for s in range(rows.start, rows.stop, size)]
 
 
-def train_shard(spec: ShardSpec, on_step: Callable[[int], None] | None = None) -> ShardResult:
-    """Train every model of `spec` for `spec.steps` steps; see the module docstring."""
+def train_shard(
+    spec: ShardSpec,
+    on_step: Callable[[int], None] | None = None,
+    on_loss: Callable[[int, Tensor], None] | None = None,
+) -> ShardResult:
+    """Train every model of `spec` for `spec.steps` steps; see the module docstring.
+
+    `on_step(step)` is called after each step; `on_loss(step, losses)` just before it, with that step's
+    pre-update losses [inst] on the reported scale in the order of `spec.models`, still on the device
+    (a progress display reads them only when it shows them: reading a CUDA tensor waits for the GPU)."""
     spec.validate()
     device = resolve_device(spec.device)
     started = time.perf_counter()
@@ -233,6 +241,7 @@ def train_shard(spec: ShardSpec, on_step: Callable[[int], None] | None = None) -
     )
     plan = [(stream, rows) for stream in streams for rows in _chunks(stream.rows, _chunk_size(spec))]
     step_loss = torch.empty(len(models), spec.steps, dtype=torch.float32, device=device)
+    inverse_order = torch.argsort(torch.tensor(order, device=device))  # engine order → spec.models order
 
     # gradients of every chunk land in one shard-wide buffer, so the optimiser runs once per step whatever
     # the number of chunks (its small ops, not the GEMMs, dominate shards of small batches)
@@ -256,6 +265,8 @@ def train_shard(spec: ShardSpec, on_step: Callable[[int], None] | None = None) -
         arch.post_step(params)
         if (step + 1) % DIVERGENCE_CHECK_EVERY == 0 or step + 1 == spec.steps:
             _check_finite(step_loss[:, : step + 1], order, step)
+        if on_loss is not None:
+            on_loss(step, step_loss[inverse_order, step] * arch.report_factor())
         if on_step is not None:
             on_step(step)
 
