@@ -15,6 +15,7 @@ algorithm in plain torch ops (for CUDA) is superscale/train/active_torch.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +25,9 @@ from torch import Tensor
 
 __all__ = ["MODES", "ActiveBatch", "ActiveStep", "choose_modes", "group_by_sample"]
 
-#: accumulation modes of the fused pass: 0 loss only, 1 scatter per non-zero of δ, 2 Δ_S then two GEMMs
-MODES = {"loss": 0, "scatter": 1, "delta": 2}
+#: accumulation modes of the fused pass: per non-zero of δ (after a compaction of P > 0), or Δ_S (a dense
+#: pass over every P_b) then two GEMMs; without gradients the same two ways of computing the loss
+MODES = {"scatter": 1, "delta": 2}
 _KERNELS: dict[str, Any] = {}
 
 
@@ -35,40 +37,112 @@ def _compile() -> dict[str, Any]:
 
     # numba's own pool, not OpenMP (which is torch's runtime: starting it would reset torch's thread count)
     numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
+    fast = {"reassoc", "contract", "nsz"}  # lets the float64 sums vectorise, in the compiled loop's order
 
-    @numba.njit(parallel=True, cache=True, nogil=True)
-    def fused(G, W, b, imp, tau, coef, row_ptr, slot, feat, val, n_empty, modes, delta_row, Delta, dW, db,
-              sumsq, dtau, on):  # type: ignore[no-untyped-def]  # fmt: skip
+    @numba.njit(inline="always", fastmath=fast)
+    def on_entry(f, zf, x_f, bi, imp_i, tau_i, coef, dbi, grads, Wf, dWf, g, h):  # type: ignore[no-untyped-def]
+        """An entry with P > 0: δ into ∂b and, with grads, decoder row f += δ h_b, g_b += δ W_f; returns
+        its squared error and its ∂τ term."""
+        res = bi[f] + tau_i * zf - x_f
+        w = imp_i[f] * res
+        df = coef * w
+        dbi[f] += df
+        if grads:
+            for k in range(h.shape[0]):
+                g[k] += df * Wf[k]
+                dWf[k] += df * h[k]
+        return np.float64(w) * res, np.float64(df) * zf
+
+    @numba.njit(inline="always")
+    def compact(flags, q, hits):  # type: ignore[no-untyped-def]
+        """hits[:q] = the q flagged columns: eight flags (a 64-bit word) at a time, skipping zero words and
+        stopping at the last flag (an entry-by-entry compaction cost 3–4× as much in superscale.kernels)."""
+        words = flags.view(np.uint64)
+        found = 0
+        u = 0
+        while found < q:
+            if words[u]:
+                for f in range(8 * u, 8 * u + 8):
+                    hits[found] = f
+                    found += flags[f]
+            u += 1
+
+    @numba.njit(parallel=True, cache=True, nogil=True, fastmath=fast)
+    def step(G, W, b, imp, tau, coef, row_ptr, slot, feat, val, distinct, multi, single_ptr, single_val, n_empty,
+             modes, grads, delta_row, Delta, dW, db, sumsq, dtau, on):  # type: ignore[no-untyped-def]  # fmt: skip
         """G [I,S,n] Gram rows; W [I,n,m]; b [I,n]; imp [n]; tau [I]; coef = c (W's dtype); entries sorted by
-        sample: row_ptr [B'+1] bounds per non-empty sample, slot/feat/val [K] (s(j), j, x_bj); modes [I]
-        (MODES); Delta [D,S,n] (= Δ_S of instance i at delta_row[i]); out: dW [I,n,m] (scatter mode), db [I,n],
-        sumsq [I] float64 Σ I (y − x)², dtau [I] float64 Σ δ·(P − b)/τ, on [I] #(P > 0) in non-empty samples."""
+        sample: row_ptr [B'+1] bounds per non-empty sample, slot / feat / val [K] (s(j), j, x_bj); distinct [S]
+        the features of the slots; multi: the samples with ≥ 2 features, single_ptr [S+1] / single_val the x
+        of the others, by slot (scatter mode; delta mode takes every sample the same way);
+        modes [I] (MODES); grads: accumulate ∂W. Out: Delta [D,S,n] (instance i's Δ_S at delta_row[i]), dW
+        [I,n,m] (+=, scatter), db [I,n], sumsq [I] Σ I (y − x)², dtau [I] Σ δ·(P − b)/τ, on [I] #(P > 0)."""
         n_inst, n, m = W.shape
-        n_rows = row_ptr.shape[0] - 1
         zero = coef - coef  # a zero of W's dtype (a literal 0.0 would promote float32 to float64)
+        slack = np.float32(2.0**-10)  # the candidates' margin, far above the round-off of one P
         for i in numba.prange(n_inst):
-            mode = modes[i]
-            Gi, Wi, bi, dbi, tau_i = G[i], W[i], b[i], db[i], tau[i]
-            z = np.empty(n, dtype=W.dtype)  # Σ_j x_bj G_j: the interference part of P_b
-            d = np.empty(n, dtype=W.dtype)  # δ_b
+            scatter = modes[i] == 1
+            Gi, Wi, dWi, bi, dbi, tau_i = G[i], W[i], dW[i], b[i], db[i], tau[i]
+            z = np.empty(n, dtype=W.dtype)  # Σ_j x_bj G_j: the interference part (P_b = b + τ z)
+            d = np.empty(n, dtype=W.dtype)  # δ_b (delta mode)
             xs = np.zeros(n, dtype=W.dtype)  # x_b, set and cleared at its features
+            flags = np.zeros(n + (-n) % 8, dtype=np.uint8)  # P_b > 0 (scatter); the tail stays 0
             hits = np.empty(n, dtype=np.int64)
-            h = np.empty(m, dtype=W.dtype)
-            g = np.empty(m, dtype=W.dtype)
-            loss_col = np.zeros(n, dtype=np.float64)  # per-column sums: elementwise, so they vectorise
-            tau_col = np.zeros(n, dtype=np.float64)
-            if mode == 1:
-                dW[i] = zero
-            if mode == 2:
-                Delta[delta_row[i]] = zero
+            h = np.empty(m, dtype=W.dtype)  # h_b = Σ_j x_bj W_j
+            g = np.empty(m, dtype=W.dtype)  # g_b = Wᵀ δ_b
+            total = 0.0
             for f in range(n):  # the n_empty samples without a feature: P = b, h = 0
-                p = bi[f]
-                y = p if p > zero else zero
-                w = imp[f] * y
-                loss_col[f] = n_empty * (np.float64(w) * y)
-                dbi[f] = n_empty * (coef * w)  # y = 0 where p ≤ 0
+                y = bi[f] if bi[f] > zero else zero
+                total += np.float64(imp[f] * y) * y
+                dbi[f] = n_empty * (coef * imp[f] * y)  # y = 0 where P ≤ 0
+            total *= n_empty
+            tsum = 0.0
             count = 0
-            for r in range(n_rows):
+            if grads and modes[i] == 2:
+                Delta[delta_row[i]] = zero
+            if scatter:
+                # one-feature samples, by feature j: P = b + τ v G_j, so the columns that can be on for any
+                # of them (b + v_max·max(τ G_j, 0) > 0, with a margin) are found once per feature, and each
+                # sample only tests those (a converged model has a few; x ≥ 0, see group_by_sample)
+                for s in range(single_ptr.shape[0] - 1):
+                    a, e = single_ptr[s], single_ptr[s + 1]
+                    if a == e:
+                        continue
+                    Gs, j = Gi[s], distinct[s]
+                    vmax = single_val[a:e].max()
+                    q = 0
+                    for f in range(n):
+                        lift = vmax * max(tau_i * Gs[f], zero)
+                        on_f = bi[f] + lift + slack * (abs(bi[f]) + vmax * abs(tau_i * Gs[f])) > zero
+                        flags[f] = on_f
+                        q += on_f
+                    compact(flags, q, hits)
+                    Wj, dWj = Wi[j], dWi[j]
+                    for u in range(a, e):
+                        v = single_val[u]
+                        if grads:
+                            for k in range(m):
+                                h[k] = v * Wj[k]
+                                g[k] = zero
+                        own_on = False
+                        found = 0
+                        for c in range(q):
+                            f = hits[c]
+                            zf = v * Gs[f]
+                            if bi[f] + tau_i * zf > zero:
+                                found += 1
+                                own_on |= f == j
+                                sq, ts = on_entry(f, zf, v if f == j else zero, bi, imp, tau_i, coef, dbi,
+                                                  grads, Wi[f], dWi[f], g, h)  # fmt: skip
+                                total += sq
+                                tsum += ts
+                        count += found
+                        if not own_on:  # its feature is off: residual −x, δ = 0
+                            total += np.float64(imp[j]) * v * v
+                        if grads and found:  # encoder row j += x g_b
+                            for k in range(m):
+                                dWj[k] += v * g[k]
+            for u in range(multi.shape[0] if scatter else row_ptr.shape[0] - 1):
+                r = multi[u] if scatter else u
                 lo, hi = row_ptr[r], row_ptr[r + 1]
                 G0, v0 = Gi[slot[lo]], val[lo]
                 for f in range(n):
@@ -79,51 +153,68 @@ def _compile() -> dict[str, Any]:
                         z[f] += vt * Gt[f]
                 for t in range(lo, hi):
                     xs[feat[t]] = val[t]
-                for f in range(n):
-                    zf = z[f]
-                    p = bi[f] + tau_i * zf
-                    res = (p if p > zero else zero) - xs[f]
-                    w = imp[f] * res
-                    loss_col[f] += np.float64(w) * res
-                    df = coef * w if p > zero else zero
-                    d[f] = df
-                    dbi[f] += df
-                    tau_col[f] += np.float64(df) * zf
-                    count += p > zero
+                if scatter:  # flag and count P > 0 (a vectorised compare), then work per flagged entry
+                    q = 0
+                    for f in range(n):
+                        on_f = bi[f] + tau_i * z[f] > zero
+                        flags[f] = on_f
+                        q += on_f
+                    compact(flags, q, hits)
+                    count += q
+                    if grads and q:
+                        h[:] = zero
+                        g[:] = zero
+                        for t in range(lo, hi):
+                            Wt, vt = Wi[feat[t]], val[t]
+                            for k in range(m):
+                                h[k] += vt * Wt[k]
+                    for c in range(q):
+                        f = hits[c]
+                        sq, ts = on_entry(
+                            f, z[f], xs[f], bi, imp, tau_i, coef, dbi, grads, Wi[f], dWi[f], g, h
+                        )
+                        total += sq
+                        tsum += ts
+                    for t in range(lo, hi):
+                        j, vt = feat[t], val[t]
+                        if not flags[j]:  # an active feature that is off: residual −x, δ = 0
+                            total += np.float64(imp[j]) * vt * vt
+                        if grads and q:  # encoder row j += x_bj g_b
+                            dWt = dWi[j]
+                            for k in range(m):
+                                dWt[k] += vt * g[k]
+                else:
+                    s_ = 0.0
+                    ts_ = 0.0
+                    c_ = 0
+                    for f in range(n):
+                        zf = z[f]
+                        p = bi[f] + tau_i * zf
+                        on_f = p > zero
+                        res = (p if on_f else zero) - xs[f]
+                        w = imp[f] * res
+                        s_ += np.float64(w) * res
+                        df = coef * w if on_f else zero
+                        d[f] = df
+                        dbi[f] += df
+                        ts_ += np.float64(df) * zf
+                        c_ += on_f
+                    total += s_
+                    tsum += ts_
+                    count += c_
+                    if grads:  # Δ_S[s(j)] += x_bj δ_b
+                        Di = Delta[delta_row[i]]
+                        for t in range(lo, hi):
+                            Dt, vt = Di[slot[t]], val[t]
+                            for f in range(n):
+                                Dt[f] += vt * d[f]
                 for t in range(lo, hi):
                     xs[feat[t]] = zero
-                if mode == 2:  # Δ_S[s(j)] += x_bj δ_b
-                    Di = Delta[delta_row[i]]
-                    for t in range(lo, hi):
-                        Dt, vt = Di[slot[t]], val[t]
-                        for f in range(n):
-                            Dt[f] += vt * d[f]
-                elif mode == 1:  # decoder rows f += δ_bf h_b, encoder rows j += x_bj g_b
-                    q = 0
-                    for f in range(n):  # branch-free compaction of δ's non-zeros
-                        hits[q] = f
-                        q += d[f] != zero
-                    h[:] = zero
-                    for t in range(lo, hi):
-                        Wt, vt = Wi[feat[t]], val[t]
-                        for k in range(m):
-                            h[k] += vt * Wt[k]
-                    g[:] = zero
-                    for u in range(q):
-                        f = hits[u]
-                        df, Wf, dWf = d[f], Wi[f], dW[i, f]
-                        for k in range(m):
-                            g[k] += df * Wf[k]
-                            dWf[k] += df * h[k]
-                    for t in range(lo, hi):
-                        dWt, vt = dW[i, feat[t]], val[t]
-                        for k in range(m):
-                            dWt[k] += vt * g[k]
-            sumsq[i] = loss_col.sum()
-            dtau[i] = tau_col.sum()
+            sumsq[i] = total
+            dtau[i] = tsum
             on[i] = count
 
-    return {"fused": fused}
+    return {"step": step}
 
 
 def _kernels() -> dict[str, Any]:
@@ -148,6 +239,9 @@ class ActiveBatch:
     slot: Tensor  # [K] int64: s(j), the entry's feature as an index into feat
     feature: Tensor  # [K] int64: j
     values: Tensor  # [K]: x_bj
+    multi: Tensor  # [B''] int64: the non-empty samples (r) with ≥ 2 features (all of them if some x < 0)
+    single_ptr: Tensor  # [S+1] int64: single_val[single_ptr[s] … single_ptr[s+1]] are the x of the
+    single_val: Tensor  # one-feature samples whose feature is feat[s]
     batch: int  # B
     n: int
 
@@ -161,16 +255,31 @@ class ActiveBatch:
         return self.batch - self.n_rows
 
 
-def group_by_sample(sample_idx: Tensor, feature_idx: Tensor, values: Tensor, batch: int, n: int) -> ActiveBatch:
-    """Sort the K entries by (sample, feature), so the result does not depend on the input order."""
-    sample_idx, feature_idx = sample_idx.cpu().long(), feature_idx.cpu().long()
+def group_by_sample(
+    sample_idx: Tensor, feature_idx: Tensor, values: Tensor, batch: int, n: int
+) -> ActiveBatch:
+    """Sort the K entries by (sample, feature), so the result does not depend on the input order, and
+    group the one-feature samples by their feature (their bound on P needs x ≥ 0: the paper's data)."""
+    sample_idx, feature_idx, values = sample_idx.cpu().long(), feature_idx.cpu().long(), values.cpu()
     order = torch.argsort(sample_idx * n + feature_idx)
-    sample, feature = sample_idx[order], feature_idx[order]
+    sample, feature, values = sample_idx[order], feature_idx[order], values[order]
     feat, slot = torch.unique(feature, sorted=True, return_inverse=True)
     counts = torch.unique_consecutive(sample, return_counts=True)[1]
     row_ptr = torch.zeros(counts.numel() + 1, dtype=torch.int64)
     torch.cumsum(counts, 0, out=row_ptr[1:])
-    return ActiveBatch(feat, row_ptr, slot, feature, values.cpu()[order], batch, n)
+    single = (
+        counts == 1
+        if values.numel() and bool(values.min() >= 0)
+        else torch.zeros_like(counts, dtype=torch.bool)
+    )
+    first = row_ptr[:-1][single]  # the entry of each one-feature sample
+    by_slot = torch.argsort(slot[first], stable=True)
+    single_ptr = torch.zeros(feat.numel() + 1, dtype=torch.int64)
+    torch.cumsum(torch.bincount(slot[first], minlength=feat.numel()), 0, out=single_ptr[1:])
+    multi = torch.nonzero(~single).flatten()
+    return ActiveBatch(
+        feat, row_ptr, slot, feature, values, multi, single_ptr, values[first][by_slot], batch, n
+    )
 
 
 #: cost-model constants, ns per flop of one instance on one core (bench/active_step.py measures them; only
@@ -201,7 +310,8 @@ class ActiveStep:
     Keeps, per chunk (keyed by its W's address and shape, as the engine keeps W in place), each instance's
     fraction of positive entries in the previous step: the cost model's estimate of δ's non-zeros. A first
     step estimates it from the bias (an empty sample's P = b). An instance's mode depends only on its own
-    history, so a run's numbers do not depend on the other runs of its chunk."""
+    history, so a run's numbers do not depend on the other runs of its chunk. The returned gradients live
+    in buffers that the next call reuses."""
 
     def __init__(self) -> None:
         self._on_fraction: dict[tuple[int, tuple[int, ...]], Tensor] = {}
@@ -225,61 +335,70 @@ class ActiveStep:
         need_grads: bool = True,
         importance: Tensor | None = None,
         tau: Tensor | None = None,
-        mode: str = "auto",
+        mode: str | Sequence[str] = "auto",
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """Per-instance loss [I] float64, mean over batch and features of I ⊙ (y − x)², and the gradients of
         loss_scale × loss: {"W": [I,n,m], "b": [I,n]} (+ "tau": [I] when tau [I] is given) in W's dtype.
 
-        importance [n] weights the squared error; y = ReLU(τ·x W Wᵀ + b). `mode` forces "scatter" or "delta"
-        (tests and the benchmark; both are exact); "auto" is the cost model's choice."""
+        importance [n] weights the squared error; y = ReLU(τ·x W Wᵀ + b). `mode` forces "scatter" or "delta",
+        for all instances or one name per instance (tests and the benchmark: both are exact); "auto" is the
+        cost model's choice."""
         W, b = W.detach().contiguous(), b.detach().contiguous()
         n_inst, n, m = W.shape
         dtype = W.dtype
         key = (W.data_ptr(), tuple(W.shape))
-        if not need_grads:
-            modes = torch.zeros(n_inst, dtype=torch.int8)
-        elif mode == "auto":
+        if mode == "auto":
             if key not in self._on_fraction:
                 self._on_fraction[key] = (b > 0).double().mean(1)
             modes = choose_modes(self._on_fraction[key], batch, m)
         else:
-            modes = torch.full((n_inst,), MODES[mode], dtype=torch.int8)
+            names = [mode] * n_inst if isinstance(mode, str) else list(mode)
+            modes = torch.tensor([MODES[name] for name in names], dtype=torch.int8)
         self.last_modes = modes
         feat = batch.feat
-        n_distinct = feat.numel()
-        W_S = W.index_select(1, feat)  # [I,S,m]
-        G = torch.bmm(W_S, W.transpose(1, 2), out=self._scratch("G", (n_inst, n_distinct, n), dtype))
-        delta_inst = torch.nonzero(modes == MODES["delta"]).flatten()
+        n_distinct = max(1, feat.numel())  # no entry at all: one dummy G row keeps the views valid (unread)
+        W_S = W.index_select(1, feat) if feat.numel() else W.new_zeros(n_inst, 1, m)  # [I,S,m]
+        G = torch.bmm(
+            W_S, W.transpose(1, 2), out=self._scratch("G", (n_inst, n_distinct, n), dtype)
+        )  # [I,S,n]
+        sel = torch.nonzero(modes == MODES["delta"]).flatten() if need_grads else torch.zeros(0).long()
         delta_row = torch.full((n_inst,), -1, dtype=torch.int64)
-        delta_row[delta_inst] = torch.arange(delta_inst.numel())
-        Delta = self._scratch("Delta", (delta_inst.numel(), n_distinct, n), dtype)
-        dW = self._scratch("dW", (n_inst, n, m), dtype) if need_grads else torch.empty(n_inst, 0, 0)
+        delta_row[sel] = torch.arange(sel.numel())
+        Delta = self._scratch("Delta", (sel.numel(), n_distinct, n), dtype)  # [D,S,n]
+        dW = self._scratch("dW", (n_inst, n, m), dtype)
+        if need_grads and sel.numel() < n_inst:
+            dW.zero_()
         db = torch.empty(n_inst, n, dtype=dtype)
-        sumsq = np.zeros(n_inst, dtype=np.float64)
-        dtau = np.zeros(n_inst, dtype=np.float64)
+        sumsq, dtau = np.zeros(n_inst), np.zeros(n_inst)
         on = np.zeros(n_inst, dtype=np.int64)
         imp = torch.ones(n, dtype=dtype) if importance is None else importance.to(dtype).contiguous()
         tau_ = torch.ones(n_inst, dtype=dtype) if tau is None else tau.detach().to(dtype).contiguous()
         numel = batch.batch * n
         coef = np.array(2.0 * loss_scale / numel, dtype=W.numpy().dtype)[()]
-        if n_distinct == 0:  # no entry at all: a dummy G row keeps the kernel's views valid (never read)
-            G = torch.zeros(n_inst, 1, n, dtype=dtype)
-        _kernels()["fused"](
-            G.numpy(), W.numpy(), b.numpy(), imp.numpy(), tau_.numpy(), coef, batch.row_ptr.numpy(),
-            batch.slot.numpy(), batch.feature.numpy(), batch.values.to(dtype).numpy(), batch.n_empty,
-            modes.numpy(), delta_row.numpy(), Delta.numpy(), dW.numpy(), db.numpy(), sumsq, dtau, on,
+        entries = (batch.row_ptr, batch.slot, batch.feature, batch.values.to(dtype), batch.feat, batch.multi)
+        singles = (batch.single_ptr.numpy(), batch.single_val.to(dtype).numpy(), batch.n_empty)
+        _kernels()["step"](
+            G.numpy(), W.numpy(), b.numpy(), imp.numpy(), tau_.numpy(), coef, *(t.numpy() for t in entries),
+            *singles, modes.numpy(), need_grads, delta_row.numpy(), Delta.numpy(), dW.numpy(), db.numpy(),
+            sumsq, dtau, on,
         )  # fmt: skip
+        if sel.numel() and feat.numel():  # ∂W = Δ_Sᵀ W_S, + Δ_S W on rows S
+            every = sel.numel() == n_inst  # all in delta mode (early training): no gathers
+            W_S_sel, W_sel = (W_S, W) if every else (W_S.index_select(0, sel), W.index_select(0, sel))
+            dec = torch.bmm(Delta.transpose(1, 2), W_S_sel).index_add_(1, feat, torch.bmm(Delta, W_sel))
+            if every:
+                dW.copy_(dec)
+            else:
+                dW.index_copy_(0, sel, dec)
+        elif sel.numel():
+            dW.index_fill_(0, sel, 0.0)
         loss = torch.from_numpy(sumsq) / numel
-        if not need_grads:
-            return loss, {}
         if mode == "auto" and batch.n_rows > 0:
             self._on_fraction[key] = torch.from_numpy(on).double() / (batch.n_rows * n)
-        if delta_inst.numel() > 0:  # ∂W = Δ_Sᵀ W_S + (rows S) Δ_S W
-            dec = torch.bmm(Delta.transpose(1, 2), W_S.index_select(0, delta_inst))
-            dec.index_add_(1, feat, torch.bmm(Delta, W.index_select(0, delta_inst)))
-            dW.index_copy_(0, delta_inst, dec)
-        grads = {"W": dW.clone(), "b": db}
+        if not need_grads:
+            return loss, {}
+        grads = {"W": dW, "b": db}
         if tau is not None:
-            grads["W"].mul_(tau_[:, None, None])
+            dW.mul_(tau_[:, None, None])
             grads["tau"] = torch.from_numpy(dtau).to(dtype)
         return loss, grads

@@ -1,0 +1,145 @@
+"""Micro-benchmark: one training step's loss + gradients (no optimiser) of the active-feature (Gram) step
+(superscale/train/active.py) against the current engine's `TiedToyModel.loss_and_grads` (sparse + low-rank
+backward with the bfloat16 screen, "auto") and its dense backward ("dense").
+
+A chunk of `--inst` instances, n = 1000, B = 2048, E = 1, α ∈ {1, 2}, m ∈ {10, 25, 63, 100}, on
+  init:      the paper's initialisation (W ~ N(0, 1/m), b ~ N(0, 1));
+  converged: the trained weights of docs/results/paper-e2-recipe (5 γ per (α, m), repeated to fill a chunk).
+Each timing is the median over `--repeats` batches, the engines run round-robin (after two warm-up steps,
+so their per-chunk state, e.g. the old screen and the new cost model, is current); ratios of the minima
+are printed beside, as the machine is shared; the new step includes grouping the batch by
+sample (shared by every chunk of a stream in the engine, so this overstates it). It also times both forced
+accumulation modes, to check the cost model's choice. The CPU is shared: numbers are indicative.
+
+    PYTHONPATH=src:. python bench/active_step.py [--threads 2] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from superscale.architectures import TiedToyModel
+from superscale.data import power_law_probs, sample_sparse
+from superscale.train.active import ActiveStep, group_by_sample
+
+N, BATCH = 1000, 2048
+RECIPE = Path("/work/main/docs/results/paper-e2-recipe")
+
+
+def converged_weights(alpha: float, m: int, n_inst: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    import pandas as pd
+    from safetensors.torch import load_file
+
+    runs = pd.read_parquet(RECIPE / "runs.parquet")
+    runs = runs[(runs.alpha == alpha) & (runs.m == m)]
+    if runs.empty:
+        return None
+    Ws, bs = [], []
+    for shard, group in runs.groupby("shard_id"):
+        tensors = load_file(RECIPE / "weights" / f"{shard}.safetensors")
+        for run_id in group.run_id:
+            Ws.append(tensors[f"{run_id}/W"])
+            bs.append(tensors[f"{run_id}/b"])
+    reps = math.ceil(n_inst / len(Ws))
+    return torch.stack((Ws * reps)[:n_inst]), torch.stack((bs * reps)[:n_inst])
+
+
+def init_weights(m: int, n_inst: int) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    return torch.randn(n_inst, N, m, generator=generator) / math.sqrt(m), torch.randn(
+        n_inst, N, generator=generator
+    )
+
+
+def interleaved_ms(steps: dict, batches: list, repeats: int) -> dict[str, tuple[float, float]]:  # type: ignore[type-arg]
+    """(median, min) ms per call of each step, run round-robin on the same batches so that a change of the
+    machine's load hits them alike; two warm-up calls each first (per-chunk state, compilation)."""
+    for step in steps.values():
+        for batch in batches[:2]:
+            step(batch)
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for k in range(repeats):
+        batch = batches[2 + k % (len(batches) - 2)]
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step(batch)
+            times[name].append(time.perf_counter() - start)
+    return {name: (1e3 * statistics.median(t), 1e3 * min(t)) for name, t in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--alphas", type=float, nargs="+", default=[1.0, 2.0])
+    parser.add_argument("--ms", type=int, nargs="+", default=[10, 25, 63, 100])
+    parser.add_argument("--inits", nargs="+", default=["init", "converged"])
+    parser.add_argument("--inst", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"load: {os.getloadavg()}, threads {args.threads}, {args.inst} instances, n {N}, B {BATCH}")
+    rows = []
+    for alpha in args.alphas:
+        probs = power_law_probs(N, alpha)
+        generator = torch.Generator().manual_seed(1)
+        batches = [sample_sparse(probs, BATCH, generator) for _ in range(2 + args.repeats)]
+        grouped = group_by_sample(batches[0].sample_idx, batches[0].feature_idx, batches[0].values, BATCH, N)
+        for m in args.ms:
+            for init in args.inits:
+                weights = (
+                    init_weights(m, args.inst) if init == "init" else converged_weights(alpha, m, args.inst)
+                )
+                if weights is None:
+                    continue
+                W, b = weights
+                params = {"W": W, "b": b}
+                result: dict = {"alpha": alpha, "m": m, "init": init, "S": grouped.feat.numel()}  # type: ignore[type-arg]
+                steps = {}
+                for name, backward in [("old_auto", "auto"), ("old_dense", "dense")]:
+                    model = TiedToyModel(N, m, backward=backward)
+                    steps[name] = lambda x, model=model: model.loss_and_grads(params, x, 1.0)
+                engines = {mode: ActiveStep() for mode in ["auto", "scatter", "delta"]}
+                for mode, engine in engines.items():
+
+                    def new_step(x, engine=engine, mode=mode):  # type: ignore[no-untyped-def]
+                        ab = group_by_sample(x.sample_idx, x.feature_idx, x.values, BATCH, N)
+                        return engine.loss_and_grads(W, b, ab, 1.0, mode=mode)
+
+                    steps[f"new_{mode}"] = new_step
+                timed = interleaved_ms(steps, batches, args.repeats)
+                for name, (median, best) in timed.items():
+                    result[name], result[name + "_min"] = median / args.inst, best / args.inst  # per instance
+                auto = engines["auto"]
+                result["on"] = float(auto._on_fraction[(W.data_ptr(), tuple(W.shape))].mean())
+                result["modes"] = "".join("sd"[k - 1] for k in auto.last_modes.tolist())
+                rows.append(result)
+                print(
+                    f"α={alpha:g} m={m:3d} {init:9s} |S|={result['S']:3d} on={result['on']:.4f} "
+                    f"old auto {result['old_auto']:6.3f} dense {result['old_dense']:6.3f} new {result['new_auto']:6.3f}"
+                    f" (scatter {result['new_scatter']:6.3f} delta {result['new_delta']:6.3f}, chose {result['modes']})"
+                    f"  ×{result['old_auto'] / result['new_auto']:.2f} auto ×{result['old_dense'] / result['new_auto']:.2f}"
+                    f" dense (min: ×{result['old_auto_min'] / result['new_auto_min']:.2f}"
+                    f" ×{result['old_dense_min'] / result['new_auto_min']:.2f})",
+                    flush=True,
+                )
+    print(f"load: {os.getloadavg()}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
