@@ -29,6 +29,8 @@ __all__ = ["MODES", "ActiveBatch", "ActiveStep", "choose_modes", "group_by_sampl
 #: pass over every P_b) then two GEMMs; without gradients the same two ways of computing the loss
 MODES = {"scatter": 1, "delta": 2}
 _KERNELS: dict[str, Any] = {}
+_on_entry: Any = None  # the kernels' helpers, set by _compile
+_compact: Any = None
 
 
 def _compile() -> dict[str, Any]:
@@ -38,11 +40,15 @@ def _compile() -> dict[str, Any]:
     # numba's own pool, not OpenMP (which is torch's runtime: starting it would reset torch's thread count)
     numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
     fast = {"reassoc", "contract", "nsz"}  # lets the float64 sums vectorise, in the compiled loop's order
+    # the helpers are module globals, not closure cells: numba's cache key pickles a kernel's closure, and a
+    # dispatcher pickles with a fresh random id in every process, so nothing was ever loaded from the cache
+    global _on_entry, _compact
 
     @numba.njit(inline="always", fastmath=fast)
-    def on_entry(f, zf, x_f, bi, imp_i, tau_i, coef, dbi, grads, Wf, dWf, g, h):  # type: ignore[no-untyped-def]
-        """An entry with P > 0: δ into ∂b and, with grads, decoder row f += δ h_b, g_b += δ W_f; returns
-        its squared error and its ∂τ term."""
+    def _on_entry(f, zf, x_f, Wf, dWf, ctx):  # type: ignore[no-untyped-def]
+        """An entry with P > 0 (z = zf, x = x_f): its squared error and ∂τ term into acc [2], δ into ∂b and,
+        with grads, decoder row f (dWf) += δ h_b and g_b += δ W_f."""
+        bi, imp_i, tau_i, coef, dbi, grads, g, h, acc = ctx
         res = bi[f] + tau_i * zf - x_f
         w = imp_i[f] * res
         df = coef * w
@@ -51,10 +57,11 @@ def _compile() -> dict[str, Any]:
             for k in range(h.shape[0]):
                 g[k] += df * Wf[k]
                 dWf[k] += df * h[k]
-        return np.float64(w) * res, np.float64(df) * zf
+        acc[0] += np.float64(w) * res
+        acc[1] += np.float64(df) * zf
 
     @numba.njit(inline="always")
-    def compact(flags, q, hits):  # type: ignore[no-untyped-def]
+    def _compact(flags, q, hits):  # type: ignore[no-untyped-def]
         """hits[:q] = the q flagged columns: eight flags (a 64-bit word) at a time, skipping zero words and
         stopping at the last flag (an entry-by-entry compaction cost 3–4× as much in superscale.kernels)."""
         words = flags.view(np.uint64)
@@ -68,60 +75,60 @@ def _compile() -> dict[str, Any]:
             u += 1
 
     @numba.njit(parallel=True, cache=True, nogil=True, fastmath=fast)
-    def step(G, W, b, imp, tau, coef, row_ptr, slot, feat, val, distinct, multi, single_ptr, single_val, n_empty,
-             modes, grads, delta_row, Delta, dW, db, sumsq, dtau, on):  # type: ignore[no-untyped-def]  # fmt: skip
-        """G [I,S,n] Gram rows; W [I,n,m]; b [I,n]; imp [n]; tau [I]; coef = c (W's dtype); entries sorted by
-        sample: row_ptr [B'+1] bounds per non-empty sample, slot / feat / val [K] (s(j), j, x_bj); distinct [S]
-        the features of the slots; multi: the samples with ≥ 2 features, single_ptr [S+1] / single_val the x
-        of the others, by slot (scatter mode; delta mode takes every sample the same way);
-        modes [I] (MODES); grads: accumulate ∂W. Out: Delta [D,S,n] (instance i's Δ_S at delta_row[i]), dW
-        [I,n,m] (+=, scatter), db [I,n], sumsq [I] Σ I (y − x)², dtau [I] Σ δ·(P − b)/τ, on [I] #(P > 0)."""
-        n_inst, n, m = W.shape
+    def step(G, f0, W, b, imp, tau, coef, row_ptr, slot, feat, val, distinct, multi, single_ptr, single_val,
+             n_empty, modes, grads, delta_row, Delta, dW, db, sumsq, dtau, on):  # type: ignore[no-untyped-def]  # fmt: skip
+        """Columns f0 … f0+F. G [I,S,F] Gram rows there; W [I,n,m]; b [I,n]; imp [n]; tau [I]; coef = c (W's
+        dtype); entries by sample: row_ptr [B'+1], slot / feat / val [K] (s(j), j, x_bj); distinct [S] the
+        slots' features; multi: the samples with ≥ 2 features; single_ptr [S+1] / single_val: the x of the
+        others by slot (scatter mode; delta mode takes every sample alike); modes [I] (MODES); grads: ∂W too.
+        Out: Delta [D,S,F] (Δ_S of instance i at delta_row[i]), dW [I,n,m] (+=, scatter), db [I,n] (these
+        columns), += sumsq [I] Σ I (y − x)², dtau [I] Σ δ·(P − b)/τ, on [I] #(P > 0) in non-empty samples."""
+        n_inst, n_cols, m = G.shape[0], G.shape[2], W.shape[2]
         zero = coef - coef  # a zero of W's dtype (a literal 0.0 would promote float32 to float64)
         slack = np.float32(2.0**-10)  # the candidates' margin, far above the round-off of one P
         for i in numba.prange(n_inst):
             scatter = modes[i] == 1
-            Gi, Wi, dWi, bi, dbi, tau_i = G[i], W[i], dW[i], b[i], db[i], tau[i]
-            z = np.empty(n, dtype=W.dtype)  # Σ_j x_bj G_j: the interference part (P_b = b + τ z)
-            d = np.empty(n, dtype=W.dtype)  # δ_b (delta mode)
-            xs = np.zeros(n, dtype=W.dtype)  # x_b, set and cleared at its features
-            flags = np.zeros(n + (-n) % 8, dtype=np.uint8)  # P_b > 0 (scatter); the tail stays 0
-            hits = np.empty(n, dtype=np.int64)
+            Gi, Wi, dWi, tau_i = G[i], W[i], dW[i], tau[i]
+            cols = slice(f0, f0 + n_cols)  # this block's columns: their b, ∂b, I and rows of W, ∂W
+            bi, dbi, imp_i, Wc, dWc = b[i, cols], db[i, cols], imp[cols], Wi[cols], dWi[cols]
+            z = np.empty(n_cols, dtype=W.dtype)  # Σ_j x_bj G_j: the interference part (P_b = b + τ z)
+            d = np.empty(n_cols, dtype=W.dtype)  # δ_b (delta mode)
+            xs = np.zeros(n_cols, dtype=W.dtype)  # x_b, set and cleared at its features
+            flags = np.zeros(n_cols + (-n_cols) % 8, dtype=np.uint8)  # P_b > 0 (scatter); the tail stays 0
+            hits = np.empty(n_cols, dtype=np.int64)
             h = np.empty(m, dtype=W.dtype)  # h_b = Σ_j x_bj W_j
-            g = np.empty(m, dtype=W.dtype)  # g_b = Wᵀ δ_b
-            total = 0.0
-            for f in range(n):  # the n_empty samples without a feature: P = b, h = 0
+            g = np.empty(m, dtype=W.dtype)  # g_b = Wᵀ δ_b (these columns' part)
+            acc = np.zeros(2)  # Σ I (y − x)², Σ δ·(P − b)/τ
+            ctx = (bi, imp_i, tau_i, coef, dbi, grads, g, h, acc)
+            for f in range(n_cols):  # the n_empty samples without a feature: P = b, h = 0
                 y = bi[f] if bi[f] > zero else zero
-                total += np.float64(imp[f] * y) * y
-                dbi[f] = n_empty * (coef * imp[f] * y)  # y = 0 where P ≤ 0
-            total *= n_empty
-            tsum = 0.0
+                acc[0] += n_empty * (np.float64(imp_i[f] * y) * y)
+                dbi[f] = n_empty * (coef * imp_i[f] * y)  # y = 0 where P ≤ 0
             count = 0
-            if grads and modes[i] == 2:
+            if grads and not scatter:
                 Delta[delta_row[i]] = zero
             if scatter:
                 # one-feature samples, by feature j: P = b + τ v G_j, so the columns that can be on for any
                 # of them (b + v_max·max(τ G_j, 0) > 0, with a margin) are found once per feature, and each
                 # sample only tests those (a converged model has a few; x ≥ 0, see group_by_sample)
                 for s in range(single_ptr.shape[0] - 1):
-                    a, e = single_ptr[s], single_ptr[s + 1]
-                    if a == e:
+                    lo, hi = single_ptr[s], single_ptr[s + 1]
+                    if lo == hi:
                         continue
-                    Gs, j = Gi[s], distinct[s]
-                    vmax = single_val[a:e].max()
+                    Gs, j, jc = Gi[s], distinct[s], distinct[s] - f0
+                    vmax = single_val[lo:hi].max()
                     q = 0
-                    for f in range(n):
+                    for f in range(n_cols):
                         lift = vmax * max(tau_i * Gs[f], zero)
                         on_f = bi[f] + lift + slack * (abs(bi[f]) + vmax * abs(tau_i * Gs[f])) > zero
                         flags[f] = on_f
                         q += on_f
-                    compact(flags, q, hits)
-                    Wj, dWj = Wi[j], dWi[j]
-                    for u in range(a, e):
+                    _compact(flags, q, hits)
+                    for u in range(lo, hi):
                         v = single_val[u]
                         if grads:
                             for k in range(m):
-                                h[k] = v * Wj[k]
+                                h[k] = v * Wi[j, k]
                                 g[k] = zero
                         own_on = False
                         found = 0
@@ -130,89 +137,81 @@ def _compile() -> dict[str, Any]:
                             zf = v * Gs[f]
                             if bi[f] + tau_i * zf > zero:
                                 found += 1
-                                own_on |= f == j
-                                sq, ts = on_entry(f, zf, v if f == j else zero, bi, imp, tau_i, coef, dbi,
-                                                  grads, Wi[f], dWi[f], g, h)  # fmt: skip
-                                total += sq
-                                tsum += ts
+                                own_on |= f == jc
+                                x_f = v if f == jc else zero
+                                _on_entry(f, zf, x_f, Wc[f], dWc[f], ctx)
                         count += found
-                        if not own_on:  # its feature is off: residual −x, δ = 0
-                            total += np.float64(imp[j]) * v * v
+                        if 0 <= jc < n_cols and not own_on:  # its feature is off: residual −x, δ = 0
+                            acc[0] += np.float64(imp_i[jc]) * v * v
                         if grads and found:  # encoder row j += x g_b
                             for k in range(m):
-                                dWj[k] += v * g[k]
+                                dWi[j, k] += v * g[k]
             for u in range(multi.shape[0] if scatter else row_ptr.shape[0] - 1):
                 r = multi[u] if scatter else u
                 lo, hi = row_ptr[r], row_ptr[r + 1]
                 G0, v0 = Gi[slot[lo]], val[lo]
-                for f in range(n):
+                for f in range(n_cols):
                     z[f] = v0 * G0[f]
                 for t in range(lo + 1, hi):
                     Gt, vt = Gi[slot[t]], val[t]
-                    for f in range(n):
+                    for f in range(n_cols):
                         z[f] += vt * Gt[f]
                 for t in range(lo, hi):
-                    xs[feat[t]] = val[t]
+                    if 0 <= feat[t] - f0 < n_cols:
+                        xs[feat[t] - f0] = val[t]
                 if scatter:  # flag and count P > 0 (a vectorised compare), then work per flagged entry
                     q = 0
-                    for f in range(n):
+                    for f in range(n_cols):
                         on_f = bi[f] + tau_i * z[f] > zero
                         flags[f] = on_f
                         q += on_f
-                    compact(flags, q, hits)
+                    _compact(flags, q, hits)
                     count += q
                     if grads and q:
                         h[:] = zero
                         g[:] = zero
                         for t in range(lo, hi):
-                            Wt, vt = Wi[feat[t]], val[t]
                             for k in range(m):
-                                h[k] += vt * Wt[k]
+                                h[k] += val[t] * Wi[feat[t], k]
                     for c in range(q):
                         f = hits[c]
-                        sq, ts = on_entry(
-                            f, z[f], xs[f], bi, imp, tau_i, coef, dbi, grads, Wi[f], dWi[f], g, h
-                        )
-                        total += sq
-                        tsum += ts
+                        _on_entry(f, z[f], xs[f], Wc[f], dWc[f], ctx)
                     for t in range(lo, hi):
-                        j, vt = feat[t], val[t]
-                        if not flags[j]:  # an active feature that is off: residual −x, δ = 0
-                            total += np.float64(imp[j]) * vt * vt
+                        jc, vt = feat[t] - f0, val[t]
+                        if 0 <= jc < n_cols and not flags[jc]:  # an active feature that is off: −x, δ = 0
+                            acc[0] += np.float64(imp_i[jc]) * vt * vt
                         if grads and q:  # encoder row j += x_bj g_b
-                            dWt = dWi[j]
                             for k in range(m):
-                                dWt[k] += vt * g[k]
+                                dWi[feat[t], k] += vt * g[k]
                 else:
-                    s_ = 0.0
-                    ts_ = 0.0
-                    c_ = 0
-                    for f in range(n):
+                    s_, ts_, c_ = 0.0, 0.0, 0
+                    for f in range(n_cols):
                         zf = z[f]
                         p = bi[f] + tau_i * zf
                         on_f = p > zero
                         res = (p if on_f else zero) - xs[f]
-                        w = imp[f] * res
+                        w = imp_i[f] * res
                         s_ += np.float64(w) * res
                         df = coef * w if on_f else zero
                         d[f] = df
                         dbi[f] += df
                         ts_ += np.float64(df) * zf
                         c_ += on_f
-                    total += s_
-                    tsum += ts_
+                    acc[0] += s_
+                    acc[1] += ts_
                     count += c_
                     if grads:  # Δ_S[s(j)] += x_bj δ_b
                         Di = Delta[delta_row[i]]
                         for t in range(lo, hi):
                             Dt, vt = Di[slot[t]], val[t]
-                            for f in range(n):
+                            for f in range(n_cols):
                                 Dt[f] += vt * d[f]
                 for t in range(lo, hi):
-                    xs[feat[t]] = zero
-            sumsq[i] = total
-            dtau[i] = tsum
-            on[i] = count
+                    if 0 <= feat[t] - f0 < n_cols:
+                        xs[feat[t] - f0] = zero
+            sumsq[i] += acc[0]
+            dtau[i] += acc[1]
+            on[i] += count
 
     return {"step": step}
 
@@ -267,40 +266,36 @@ def group_by_sample(
     counts = torch.unique_consecutive(sample, return_counts=True)[1]
     row_ptr = torch.zeros(counts.numel() + 1, dtype=torch.int64)
     torch.cumsum(counts, 0, out=row_ptr[1:])
-    single = (
-        counts == 1
-        if values.numel() and bool(values.min() >= 0)
-        else torch.zeros_like(counts, dtype=torch.bool)
-    )
+    single = (counts == 1) & bool(values.numel() and values.min() >= 0)
     first = row_ptr[:-1][single]  # the entry of each one-feature sample
     by_slot = torch.argsort(slot[first], stable=True)
     single_ptr = torch.zeros(feat.numel() + 1, dtype=torch.int64)
     torch.cumsum(torch.bincount(slot[first], minlength=feat.numel()), 0, out=single_ptr[1:])
-    multi = torch.nonzero(~single).flatten()
-    return ActiveBatch(
-        feat, row_ptr, slot, feature, values, multi, single_ptr, values[first][by_slot], batch, n
-    )
+    multi, single_val = torch.nonzero(~single).flatten(), values[first][by_slot]
+    return ActiveBatch(feat, row_ptr, slot, feature, values, multi, single_ptr, single_val, batch, n)
 
 
-#: cost-model constants, ns per flop of one instance on one core (bench/active_step.py measures them; only
-#: their ratios matter): an m-long axpy on a gathered row of W / ∂W (the scatter, L1/L2-resident rows, the
-#: index loads and short loops for small m), an n-long axpy on a row of Δ_S (contiguous, vectorised), and a
-#: flop of the MKL GEMMs (Δ_Sᵀ W_S and Δ_S W, near peak).
-NS_SCATTER = 0.25
-NS_DELTA_AXPY = 0.06
-NS_GEMM = 0.02
+#: cost-model constants, ns on one core of the bench machine (fitted to both modes' times at α = 1 and 2,
+#: m = 10 and 100, on-fraction 0.1–90 %; only their ratios matter): a non-zero of δ in scatter mode, its
+#: fixed part (compaction, branches, the scalar δ, loss and ∂b) and per unit of m (its two m-long rows);
+#: in delta mode per (sample or entry, column): the dense pass over the one-feature samples, which scatter
+#: mode skips, and the Δ_S accumulation; per (slot, column) of Δ_S: its memory traffic and per unit of m
+#: its two GEMMs. Measured crossovers: on-fraction ≈ 17 % (α = 1, m = 10), 11 % (α = 1, m = 100),
+#: 3–9 % (α = 2), where |S| is small and Δ_S cheap.
+NS_HIT, NS_HIT_M = 9.0, 0.11
+NS_DENSE = 0.19
+NS_SLOT, NS_SLOT_M = 3.7, 0.02
 
 
 def choose_modes(on_fraction: Tensor, batch: ActiveBatch, m: int) -> Tensor:
-    """Per instance, "scatter" (1) or "delta" (2), whichever the cost model says is cheaper [I] int8.
+    """Per instance, MODES["scatter"] or MODES["delta"], whichever the cost model finds cheaper [I] int8.
 
-    on_fraction [I]: the expected fraction of (non-empty sample, feature) entries with P > 0, i.e. of δ's
-    non-zeros. Scatter: 2m flops per non-zero of δ and per entry (h_b and the encoder rows). Delta: an n-long
-    axpy per entry and two GEMMs of n·|S|·m (2 flops each). Both run the same forward part of the pass."""
-    n, k, s = batch.n, batch.values.numel(), batch.feat.numel()
-    nonzeros = on_fraction.double() * (batch.n_rows * n)
-    scatter = NS_SCATTER * 2 * m * (nonzeros + k)
-    delta = NS_DELTA_AXPY * 2 * k * n + NS_GEMM * 4 * n * s * m
+    on_fraction [I]: the expected fraction of (non-empty sample, column) entries with P > 0, i.e. of δ's
+    non-zeros; scatter pays per non-zero, delta per entry and column and per slot and column (above)."""
+    n, slots = batch.n, batch.feat.numel()
+    single = batch.n_rows - batch.multi.numel()
+    scatter = on_fraction.double() * (batch.n_rows * n) * (NS_HIT + NS_HIT_M * m)
+    delta = NS_DENSE * n * (single + batch.values.numel()) + (NS_SLOT + NS_SLOT_M * m) * slots * n
     return torch.where(scatter < delta, MODES["scatter"], MODES["delta"]).to(torch.int8)
 
 
@@ -312,6 +307,12 @@ class ActiveStep:
     step estimates it from the bias (an empty sample's P = b). An instance's mode depends only on its own
     history, so a run's numbers do not depend on the other runs of its chunk. The returned gradients live
     in buffers that the next call reuses."""
+
+    #: with an instance in delta mode, G and Δ_S are built a block of columns at a time, so that Δ_S's block
+    #: stays in L2 (1 MiB a core on the bench machine) while the pass adds a row of it per entry: whole, at
+    #: α = 1 (|S| ≈ 500, 2 MB) its rows came from L3, and that traffic was most of the mode's cost at m = 10.
+    #: Scatter mode builds no Δ_S and takes G whole (the pass costs ~50 ns a sample more per block)
+    DELTA_BLOCK_BYTES = 2**19
 
     def __init__(self) -> None:
         self._on_fraction: dict[tuple[int, tuple[int, ...]], Tensor] = {}
@@ -358,16 +359,14 @@ class ActiveStep:
         feat = batch.feat
         n_distinct = max(1, feat.numel())  # no entry at all: one dummy G row keeps the views valid (unread)
         W_S = W.index_select(1, feat) if feat.numel() else W.new_zeros(n_inst, 1, m)  # [I,S,m]
-        G = torch.bmm(
-            W_S, W.transpose(1, 2), out=self._scratch("G", (n_inst, n_distinct, n), dtype)
-        )  # [I,S,n]
         sel = torch.nonzero(modes == MODES["delta"]).flatten() if need_grads else torch.zeros(0).long()
+        W_S_sel, W_sel = W_S.index_select(0, sel), W.index_select(0, sel)  # [D,S,m], [D,n,m]
         delta_row = torch.full((n_inst,), -1, dtype=torch.int64)
         delta_row[sel] = torch.arange(sel.numel())
-        Delta = self._scratch("Delta", (sel.numel(), n_distinct, n), dtype)  # [D,S,n]
         dW = self._scratch("dW", (n_inst, n, m), dtype)
         if need_grads and sel.numel() < n_inst:
             dW.zero_()
+        enc = torch.zeros(sel.numel(), n_distinct, m, dtype=dtype)  # Δ_S W (delta mode) [D,S,m]
         db = torch.empty(n_inst, n, dtype=dtype)
         sumsq, dtau = np.zeros(n_inst), np.zeros(n_inst)
         on = np.zeros(n_inst, dtype=np.int64)
@@ -376,22 +375,24 @@ class ActiveStep:
         numel = batch.batch * n
         coef = np.array(2.0 * loss_scale / numel, dtype=W.numpy().dtype)[()]
         entries = (batch.row_ptr, batch.slot, batch.feature, batch.values.to(dtype), batch.feat, batch.multi)
-        singles = (batch.single_ptr.numpy(), batch.single_val.to(dtype).numpy(), batch.n_empty)
-        _kernels()["step"](
-            G.numpy(), W.numpy(), b.numpy(), imp.numpy(), tau_.numpy(), coef, *(t.numpy() for t in entries),
-            *singles, modes.numpy(), need_grads, delta_row.numpy(), Delta.numpy(), dW.numpy(), db.numpy(),
-            sumsq, dtau, on,
-        )  # fmt: skip
-        if sel.numel() and feat.numel():  # ∂W = Δ_Sᵀ W_S, + Δ_S W on rows S
-            every = sel.numel() == n_inst  # all in delta mode (early training): no gathers
-            W_S_sel, W_sel = (W_S, W) if every else (W_S.index_select(0, sel), W.index_select(0, sel))
-            dec = torch.bmm(Delta.transpose(1, 2), W_S_sel).index_add_(1, feat, torch.bmm(Delta, W_sel))
-            if every:
-                dW.copy_(dec)
-            else:
-                dW.index_copy_(0, sel, dec)
-        elif sel.numel():
-            dW.index_fill_(0, sel, 0.0)
+        args = (*(t.numpy() for t in entries), batch.single_ptr.numpy(), batch.single_val.to(dtype).numpy())
+        width = self.DELTA_BLOCK_BYTES // (n_distinct * W.element_size()) // 64 * 64 if sel.numel() else n
+        width = min(n, max(64, width))
+        for f0 in range(0, n, width):
+            f1 = min(n, f0 + width)
+            G = self._scratch("G", (n_inst, n_distinct, f1 - f0), dtype)
+            torch.bmm(W_S, W.transpose(1, 2)[:, :, f0:f1], out=G)  # [I,S,F]
+            Delta = self._scratch("Delta", (sel.numel(), n_distinct, f1 - f0), dtype)  # [D,S,F]
+            _kernels()["step"](
+                G.numpy(), f0, W.numpy(), b.numpy(), imp.numpy(), tau_.numpy(), coef, *args, batch.n_empty,
+                modes.numpy(), need_grads, delta_row.numpy(), Delta.numpy(), dW.numpy(), db.numpy(), sumsq,
+                dtau, on,
+            )  # fmt: skip
+            if sel.numel():  # this block's decoder rows Δ_Sᵀ W_S, and its part of the encoder term Δ_S W
+                dW[:, f0:f1].index_copy_(0, sel, torch.bmm(Delta.transpose(1, 2), W_S_sel))
+                enc.baddbmm_(Delta, W_sel[:, f0:f1])
+        if sel.numel() and feat.numel():  # ∂W rows S += Δ_S W
+            dW.index_copy_(0, sel, dW.index_select(0, sel).index_add_(1, feat, enc))
         loss = torch.from_numpy(sumsq) / numel
         if mode == "auto" and batch.n_rows > 0:
             self._on_fraction[key] = torch.from_numpy(on).double() / (batch.n_rows * n)

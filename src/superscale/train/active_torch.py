@@ -34,7 +34,7 @@ def loss_and_grads(
     and the gradients of loss_scale × loss: {"W": [I,n,m], "b": [I,n]} (+ "tau": [I] when tau is given),
     in W's dtype, on W's device. The batch is its K entries (each (sample, feature) at most once)."""
     W, b = W.detach(), b.detach()
-    n_inst, n, m = W.shape
+    n_inst, n, _ = W.shape
     device, dtype = W.device, W.dtype
     sample_idx, feature_idx = sample_idx.to(device), feature_idx.to(device)
     v = values.to(device=device, dtype=dtype)
