@@ -57,9 +57,8 @@ def converged_weights(alpha: float, m: int, n_inst: int) -> tuple[torch.Tensor, 
 
 def init_weights(m: int, n_inst: int) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(0)
-    return torch.randn(n_inst, N, m, generator=generator) / math.sqrt(m), torch.randn(
-        n_inst, N, generator=generator
-    )
+    W = torch.randn(n_inst, N, m, generator=generator) / math.sqrt(m)
+    return W, torch.randn(n_inst, N, generator=generator)
 
 
 def interleaved_ms(steps: dict, batches: list, repeats: int) -> dict[str, tuple[float, float]]:  # type: ignore[type-arg]
@@ -78,6 +77,34 @@ def interleaved_ms(steps: dict, batches: list, repeats: int) -> dict[str, tuple[
     return {name: (1e3 * statistics.median(t), 1e3 * min(t)) for name, t in times.items()}
 
 
+def time_config(alpha: float, m: int, init: str, batches: list, args: argparse.Namespace) -> dict | None:  # type: ignore[type-arg]
+    """One (α, m, init): ms per instance and step of each engine (median and min over the repeats)."""
+    weights = init_weights(m, args.inst) if init == "init" else converged_weights(alpha, m, args.inst)
+    if weights is None:
+        return None
+    W, b = weights
+    params = {"W": W, "b": b}
+    steps = {}
+    for name, backward in [("old_auto", "auto"), ("old_dense", "dense")]:
+        model = TiedToyModel(N, m, backward=backward)
+        steps[name] = lambda x, model=model: model.loss_and_grads(params, x, 1.0)
+    engines = {mode: ActiveStep() for mode in ["auto", "scatter", "delta"]}
+    for mode, engine in engines.items():
+
+        def new_step(x, engine=engine, mode=mode):  # type: ignore[no-untyped-def]
+            grouped = group_by_sample(x.sample_idx, x.feature_idx, x.values, BATCH, N)
+            return engine.loss_and_grads(W, b, grouped, 1.0, mode=mode)
+
+        steps[f"new_{mode}"] = new_step
+    result: dict = {"alpha": alpha, "m": m, "init": init}  # type: ignore[type-arg]
+    for name, (median, best) in interleaved_ms(steps, batches, args.repeats).items():
+        result[name], result[name + "_min"] = median / args.inst, best / args.inst
+    auto = engines["auto"]
+    result["on"] = float(auto._on_fraction[(W.data_ptr(), tuple(W.shape))].mean())
+    result["modes"] = "".join("sd"[k - 1] for k in auto.last_modes.tolist())
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -91,52 +118,39 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"load: {os.getloadavg()}, threads {args.threads}, {args.inst} instances, n {N}, B {BATCH}")
+    print(f"load {os.getloadavg()}, {args.threads} threads, {args.inst} instances, n {N}, B {BATCH}")
     rows = []
     for alpha in args.alphas:
-        probs = power_law_probs(N, alpha)
         generator = torch.Generator().manual_seed(1)
-        batches = [sample_sparse(probs, BATCH, generator) for _ in range(2 + args.repeats)]
-        grouped = group_by_sample(batches[0].sample_idx, batches[0].feature_idx, batches[0].values, BATCH, N)
+        batches = [
+            sample_sparse(power_law_probs(N, alpha), BATCH, generator) for _ in range(2 + args.repeats)
+        ]
+        x = batches[0]
+        n_distinct = group_by_sample(x.sample_idx, x.feature_idx, x.values, BATCH, N).feat.numel()
         for m in args.ms:
             for init in args.inits:
-                weights = (
-                    init_weights(m, args.inst) if init == "init" else converged_weights(alpha, m, args.inst)
-                )
-                if weights is None:
+                r = time_config(alpha, m, init, batches, args)
+                if r is None:
                     continue
-                W, b = weights
-                params = {"W": W, "b": b}
-                result: dict = {"alpha": alpha, "m": m, "init": init, "S": grouped.feat.numel()}  # type: ignore[type-arg]
-                steps = {}
-                for name, backward in [("old_auto", "auto"), ("old_dense", "dense")]:
-                    model = TiedToyModel(N, m, backward=backward)
-                    steps[name] = lambda x, model=model: model.loss_and_grads(params, x, 1.0)
-                engines = {mode: ActiveStep() for mode in ["auto", "scatter", "delta"]}
-                for mode, engine in engines.items():
-
-                    def new_step(x, engine=engine, mode=mode):  # type: ignore[no-untyped-def]
-                        ab = group_by_sample(x.sample_idx, x.feature_idx, x.values, BATCH, N)
-                        return engine.loss_and_grads(W, b, ab, 1.0, mode=mode)
-
-                    steps[f"new_{mode}"] = new_step
-                timed = interleaved_ms(steps, batches, args.repeats)
-                for name, (median, best) in timed.items():
-                    result[name], result[name + "_min"] = median / args.inst, best / args.inst  # per instance
-                auto = engines["auto"]
-                result["on"] = float(auto._on_fraction[(W.data_ptr(), tuple(W.shape))].mean())
-                result["modes"] = "".join("sd"[k - 1] for k in auto.last_modes.tolist())
-                rows.append(result)
+                rows.append(r)
                 print(
-                    f"α={alpha:g} m={m:3d} {init:9s} |S|={result['S']:3d} on={result['on']:.4f} "
-                    f"old auto {result['old_auto']:6.3f} dense {result['old_dense']:6.3f} new {result['new_auto']:6.3f}"
-                    f" (scatter {result['new_scatter']:6.3f} delta {result['new_delta']:6.3f}, chose {result['modes']})"
-                    f"  ×{result['old_auto'] / result['new_auto']:.2f} auto ×{result['old_dense'] / result['new_auto']:.2f}"
-                    f" dense (min: ×{result['old_auto_min'] / result['new_auto_min']:.2f}"
-                    f" ×{result['old_dense_min'] / result['new_auto_min']:.2f})",
+                    f"α={alpha:g} m={m:3d} {init:9s} |S|={n_distinct:3d} on={r['on']:.4f}  old auto "
+                    f"{r['old_auto']:6.3f} dense {r['old_dense']:6.3f}  new {r['new_auto']:6.3f} (scatter "
+                    f"{r['new_scatter']:6.3f} delta {r['new_delta']:6.3f}, chose {r['modes']})  "
+                    f"×{r['old_auto'] / r['new_auto']:.2f} auto ×{r['old_dense'] / r['new_auto']:.2f} dense "
+                    f"(minima ×{r['old_auto_min'] / r['new_auto_min']:.2f} "
+                    f"×{r['old_dense_min'] / r['new_auto_min']:.2f}) ms/instance",
                     flush=True,
                 )
-    print(f"load: {os.getloadavg()}")
+    for init in args.inits:  # over a grid, models are equally many at every point: ratio of summed times
+        part = [r for r in rows if r["init"] == init]
+        if part:
+            new = sum(r["new_auto"] for r in part)
+            ratios = {k: sum(r[k] for r in part) / new for k in ("old_auto", "old_dense")}
+            print(
+                f"{init}: over the grid ×{ratios['old_auto']:.2f} the old auto, ×{ratios['old_dense']:.2f} dense"
+            )
+    print(f"load {os.getloadavg()}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

@@ -248,3 +248,23 @@ def test_training_follows_the_float64_oracle(dtype: torch.dtype) -> None:
     for mine, ref in zip(runs["kernel"], runs["oracle"], strict=True):
         torch.testing.assert_close(mine.double(), ref, rtol=1e-5, atol=1e-5 * float(ref.abs().max()))
     assert seen == {MODES["scatter"], MODES["delta"]}
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_torch_path_on_cuda(dtype: torch.dtype) -> None:
+    """On a GPU (TF32 off: the GEMMs in float32) the torch path equals the float64 oracle."""
+    sample, feature, values, x = draw(N, BATCH, 1.0, 3.0, seed=18)
+    W, b = params(N, 25, seed=19, inst=3)
+    tau = torch.tensor([0.8, 1.0, 1.3], dtype=torch.float64)
+    ref = oracle(W.to(dtype), b.to(dtype), x.masked_scatter(x != 0, values.to(dtype).double()), 2.0, tau=tau)
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        cuda = [t.to("cuda", dtype) for t in (W, b, values, tau)]
+        out = active_torch.loss_and_grads(cuda[0], cuda[1], sample, feature, cuda[2], BATCH, 2.0, tau=cuda[3])
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+    assert out[1]["W"].device.type == "cuda"
+    close(out[0].cpu(), {k: v.cpu() for k, v in out[1].items()}, ref[0], ref[1], TOL[dtype])
