@@ -146,10 +146,8 @@ def main() -> None:
         part = [r for r in rows if r["init"] == init]
         if part:
             new = sum(r["new_auto"] for r in part)
-            ratios = {k: sum(r[k] for r in part) / new for k in ("old_auto", "old_dense")}
-            print(
-                f"{init}: over the grid ×{ratios['old_auto']:.2f} the old auto, ×{ratios['old_dense']:.2f} dense"
-            )
+            auto, dense = (sum(r[k] for r in part) / new for k in ("old_auto", "old_dense"))
+            print(f"{init}: over the grid ×{auto:.2f} the old auto engine, ×{dense:.2f} the old dense one")
     print(f"load {os.getloadavg()}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
