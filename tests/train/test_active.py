@@ -66,8 +66,8 @@ def run(W, b, entries, dtype, mode, scale=1.0, blocks=False, **options):  # type
     sample, feature, values = entries
     batch = group_by_sample(sample, feature, values.to(dtype), BATCH, W.shape[1])
     step = ActiveStep()
-    if blocks:  # delta mode in blocks of 64 columns (the last one shorter)
-        step.DELTA_BLOCK_BYTES = 1
+    if blocks:  # blocks of 64 columns (the last one shorter)
+        step.BLOCK_BYTES = 1
     kw = {k: (v.to(dtype) if isinstance(v, torch.Tensor) else v) for k, v in options.items()}
     return step.loss_and_grads(W.to(dtype), b.to(dtype), batch, scale, mode=mode, **kw)
 

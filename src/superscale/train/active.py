@@ -288,10 +288,8 @@ NS_SLOT, NS_SLOT_M = 3.7, 0.02
 
 
 def choose_modes(on_fraction: Tensor, batch: ActiveBatch, m: int) -> Tensor:
-    """Per instance, MODES["scatter"] or MODES["delta"], whichever the cost model finds cheaper [I] int8.
-
-    on_fraction [I]: the expected fraction of (non-empty sample, column) entries with P > 0, i.e. of δ's
-    non-zeros; scatter pays per non-zero, delta per entry and column and per slot and column (above)."""
+    """Per instance, MODES["scatter"] or MODES["delta"], whichever the cost model finds cheaper [I] int8;
+    on_fraction [I] is the expected fraction of (non-empty sample, column) entries with P > 0 (δ ≠ 0)."""
     n, slots = batch.n, batch.feat.numel()
     single = batch.n_rows - batch.multi.numel()
     scatter = on_fraction.double() * (batch.n_rows * n) * (NS_HIT + NS_HIT_M * m)
@@ -300,19 +298,16 @@ def choose_modes(on_fraction: Tensor, batch: ActiveBatch, m: int) -> Tensor:
 
 
 class ActiveStep:
-    """The loss and gradients of a chunk of tied models on a grouped batch (CPU; numba).
+    """The loss and gradients of a chunk of tied models on a grouped batch (CPU; numba). Keeps per chunk
+    (keyed by its W's address and shape: the engine updates W in place) each instance's fraction of P > 0 in
+    its previous step, the cost model's estimate of δ's non-zeros (a first step: the bias's, P = b). A mode
+    depends only on the instance's own history, so a run's numbers do not depend on the rest of its chunk.
+    The gradients returned live in buffers that the next call reuses."""
 
-    Keeps, per chunk (keyed by its W's address and shape, as the engine keeps W in place), each instance's
-    fraction of positive entries in the previous step: the cost model's estimate of δ's non-zeros. A first
-    step estimates it from the bias (an empty sample's P = b). An instance's mode depends only on its own
-    history, so a run's numbers do not depend on the other runs of its chunk. The returned gradients live
-    in buffers that the next call reuses."""
-
-    #: with an instance in delta mode, G and Δ_S are built a block of columns at a time, so that Δ_S's block
-    #: stays in L2 (1 MiB a core on the bench machine) while the pass adds a row of it per entry: whole, at
-    #: α = 1 (|S| ≈ 500, 2 MB) its rows came from L3, and that traffic was most of the mode's cost at m = 10.
-    #: Scatter mode builds no Δ_S and takes G whole (the pass costs ~50 ns a sample more per block)
-    DELTA_BLOCK_BYTES = 2**19
+    #: G and Δ_S are built a block of columns at a time, at most this many bytes per instance (a bound on
+    #: memory for a large n; at n = 1000 one block). L2-sized blocks measured no faster on the bench machine:
+    #: the pass costs ~50 ns a sample more per block, about what G's and Δ_S's cache misses cost
+    BLOCK_BYTES = 2**25
 
     def __init__(self) -> None:
         self._on_fraction: dict[tuple[int, tuple[int, ...]], Tensor] = {}
@@ -376,8 +371,7 @@ class ActiveStep:
         coef = np.array(2.0 * loss_scale / numel, dtype=W.numpy().dtype)[()]
         entries = (batch.row_ptr, batch.slot, batch.feature, batch.values.to(dtype), batch.feat, batch.multi)
         args = (*(t.numpy() for t in entries), batch.single_ptr.numpy(), batch.single_val.to(dtype).numpy())
-        width = self.DELTA_BLOCK_BYTES // (n_distinct * W.element_size()) // 64 * 64 if sel.numel() else n
-        width = min(n, max(64, width))
+        width = min(n, max(64, self.BLOCK_BYTES // (n_distinct * W.element_size()) // 64 * 64))
         for f0 in range(0, n, width):
             f1 = min(n, f0 + width)
             G = self._scratch("G", (n_inst, n_distinct, f1 - f0), dtype)
