@@ -105,6 +105,34 @@ def time_config(alpha: float, m: int, init: str, batches: list, args: argparse.N
     return result
 
 
+def check_modes(alpha: float, m: int, batches: list, args: argparse.Namespace) -> None:  # type: ignore[type-arg]
+    """The cost model's choice (per instance) against both modes forced, on converged weights with the bias
+    raised (more outputs on, as between initialisation and convergence): auto should beat both."""
+    weights = converged_weights(alpha, m, args.inst)
+    if weights is None:
+        return
+    W, b0 = weights
+    for shift in (0.0, 0.05, 0.1, 0.2, 0.3, 0.5):
+        b = b0 + shift
+        probe = ActiveStep()
+        grouped = group_by_sample(batches[0].sample_idx, batches[0].feature_idx, batches[0].values, BATCH, N)
+        probe.loss_and_grads(W, b, grouped, 1.0)
+        probe.loss_and_grads(W, b, grouped, 1.0)  # the second step chooses from the first one's count
+        on = float(probe._on_fraction[(W.data_ptr(), tuple(W.shape))].mean())
+        engines = {mode: ActiveStep() for mode in ("scatter", "delta", "auto")}
+        steps = {
+            mode: lambda x, e=engine, mode=mode, b=b: e.loss_and_grads(
+                W, b, group_by_sample(x.sample_idx, x.feature_idx, x.values, BATCH, N), 1.0, mode=mode
+            )
+            for mode, engine in engines.items()
+        }
+        timed = interleaved_ms(steps, batches, args.repeats)
+        chosen = "".join("sd"[k - 1] for k in probe.last_modes.tolist())
+        scatter, delta, auto = (timed[mode][0] / args.inst for mode in ("scatter", "delta", "auto"))
+        print(f"α={alpha:g} m={m:3d} b+{shift:.2f} on={on:.4f}: ms/instance scatter {scatter:6.3f}", end="")
+        print(f" delta {delta:6.3f} auto {auto:6.3f} (chose {chosen})", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -116,6 +144,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--check-modes", action="store_true", help="time both modes as the bias is raised")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"load {os.getloadavg()}, {args.threads} threads, {args.inst} instances, n {N}, B {BATCH}")
@@ -128,6 +157,9 @@ def main() -> None:
         x = batches[0]
         n_distinct = group_by_sample(x.sample_idx, x.feature_idx, x.values, BATCH, N).feat.numel()
         for m in args.ms:
+            if args.check_modes:
+                check_modes(alpha, m, batches, args)
+                continue
             for init in args.inits:
                 r = time_config(alpha, m, init, batches, args)
                 if r is None:

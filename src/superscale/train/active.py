@@ -5,7 +5,8 @@ rows G = W_S Wᵀ [|S|, n] (one GEMM), P_b = b + τ Σ_{j∈S_b} x_bj G_{s(j)} c
 δ_b = c · I ⊙ (ReLU(P_b) − x_b) ⊙ 1[P_b > 0], c = 2·scale/(B·n). Then ∂b = Σ_b δ_b, ∂τ = Σ_b δ_b·(P_b − b)/τ
 and ∂W = τ Σ_b (δ_b h_bᵀ + x_b g_bᵀ), h_b = Σ_j x_bj W_j (decoder), g_b = Wᵀ δ_b (encoder), summed either as
 Δ_S = X_Sᵀ δ [|S|, n], ∂W = τ (Δ_Sᵀ W_S + Δ_S W on rows S) (two GEMMs; "delta" mode) or non-zero by
-non-zero of δ (2m flops each; "scatter" mode). Samples without a feature share P = b and are done once.
+non-zero of δ (2m flops each; "scatter" mode). Samples without a feature share P = b and are done once; in
+scatter mode the one-feature samples of feature j (P = b + τ x G_j) test only the columns that can be on.
 
 One fused numba pass per instance (prange over instances: results do not depend on the thread count) builds
 each P_b from the G rows and does ReLU, residual, loss, δ, ∂b, ∂τ and the accumulation without storing
