@@ -26,8 +26,8 @@ from torch import Tensor
 
 __all__ = ["MODES", "ActiveBatch", "ActiveStep", "choose_modes", "group_by_sample"]
 
-#: accumulation modes of the fused pass: per non-zero of δ (after a compaction of P > 0), or Δ_S (a dense
-#: pass over every P_b) then two GEMMs; without gradients the same two ways of computing the loss
+#: accumulation modes: per non-zero of δ (after a compaction of P > 0), or Δ_S (a dense pass over every
+#: P_b) then two GEMMs; without gradients, the same two ways to the loss
 MODES = {"scatter": 1, "delta": 2}
 _KERNELS: dict[str, Any] = {}
 _on_entry: Any = None  # the kernels' helpers, set by _compile
@@ -244,15 +244,8 @@ class ActiveBatch:
     single_val: Tensor  # one-feature samples whose feature is feat[s]
     batch: int  # B
     n: int
-
-    @property
-    def n_rows(self) -> int:
-        """B', the samples with at least one feature."""
-        return self.row_ptr.numel() - 1
-
-    @property
-    def n_empty(self) -> int:
-        return self.batch - self.n_rows
+    n_rows: int  # B', the samples with at least one feature
+    n_empty: int  # B − B'
 
 
 def group_by_sample(
@@ -273,7 +266,10 @@ def group_by_sample(
     single_ptr = torch.zeros(feat.numel() + 1, dtype=torch.int64)
     torch.cumsum(torch.bincount(slot[first], minlength=feat.numel()), 0, out=single_ptr[1:])
     multi, single_val = torch.nonzero(~single).flatten(), values[first][by_slot]
-    return ActiveBatch(feat, row_ptr, slot, feature, values, multi, single_ptr, single_val, batch, n)
+    rows = counts.numel()
+    return ActiveBatch(
+        feat, row_ptr, slot, feature, values, multi, single_ptr, single_val, batch, n, rows, batch - rows
+    )
 
 
 #: cost-model constants, ns on one core of the bench machine (fitted to both modes' times at α = 1 and 2,
@@ -356,13 +352,15 @@ class ActiveStep:
         n_distinct = max(1, feat.numel())  # no entry at all: one dummy G row keeps the views valid (unread)
         W_S = W.index_select(1, feat) if feat.numel() else W.new_zeros(n_inst, 1, m)  # [I,S,m]
         sel = torch.nonzero(modes == MODES["delta"]).flatten() if need_grads else torch.zeros(0).long()
-        W_S_sel, W_sel = W_S.index_select(0, sel), W.index_select(0, sel)  # [D,S,m], [D,n,m]
+        W_t = W.transpose(1, 2).contiguous()  # [I,m,n]
+        # the delta GEMMs with the m rows on the left, (W_Sᵀ Δ_S)ᵀ and (Wᵀ Δ_Sᵀ)ᵀ: 3–4× as fast at m = 10
+        W_S_t, W_t_sel = W_S.index_select(0, sel).transpose(1, 2).contiguous(), W_t[sel]  # [D,m,S], [D,m,n]
         delta_row = torch.full((n_inst,), -1, dtype=torch.int64)
         delta_row[sel] = torch.arange(sel.numel())
         dW = self._scratch("dW", (n_inst, n, m), dtype)
         if need_grads and sel.numel() < n_inst:
             dW.zero_()
-        enc = torch.zeros(sel.numel(), n_distinct, m, dtype=dtype)  # Δ_S W (delta mode) [D,S,m]
+        enc_t = torch.zeros(sel.numel(), m, n_distinct, dtype=dtype)  # (Δ_S W)ᵀ (delta mode) [D,m,S]
         db = torch.empty(n_inst, n, dtype=dtype)
         sumsq, dtau = np.zeros(n_inst), np.zeros(n_inst)
         on = np.zeros(n_inst, dtype=np.int64)
@@ -376,7 +374,7 @@ class ActiveStep:
         for f0 in range(0, n, width):
             f1 = min(n, f0 + width)
             G = self._scratch("G", (n_inst, n_distinct, f1 - f0), dtype)
-            torch.bmm(W_S, W.transpose(1, 2)[:, :, f0:f1], out=G)  # [I,S,F]
+            torch.bmm(W_S, W_t[:, :, f0:f1], out=G)  # [I,S,F]
             Delta = self._scratch("Delta", (sel.numel(), n_distinct, f1 - f0), dtype)  # [D,S,F]
             _kernels()["step"](
                 G.numpy(), f0, W.numpy(), b.numpy(), imp.numpy(), tau_.numpy(), coef, *args, batch.n_empty,
@@ -384,10 +382,10 @@ class ActiveStep:
                 dtau, on,
             )  # fmt: skip
             if sel.numel():  # this block's decoder rows Δ_Sᵀ W_S, and its part of the encoder term Δ_S W
-                dW[:, f0:f1].index_copy_(0, sel, torch.bmm(Delta.transpose(1, 2), W_S_sel))
-                enc.baddbmm_(Delta, W_sel[:, f0:f1])
+                dW[:, f0:f1].index_copy_(0, sel, torch.bmm(W_S_t, Delta).transpose(1, 2))
+                enc_t.baddbmm_(W_t_sel[:, :, f0:f1], Delta.transpose(1, 2))
         if sel.numel() and feat.numel():  # ∂W rows S += Δ_S W
-            dW.index_copy_(0, sel, dW.index_select(0, sel).index_add_(1, feat, enc))
+            dW.index_copy_(0, sel, dW.index_select(0, sel).index_add_(1, feat, enc_t.transpose(1, 2)))
         loss = torch.from_numpy(sumsq) / numel
         if mode == "auto" and batch.n_rows > 0:
             self._on_fraction[key] = torch.from_numpy(on).double() / (batch.n_rows * n)
