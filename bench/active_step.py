@@ -29,9 +29,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from superscale.architectures import TiedToyModel
-from superscale.data import power_law_probs, sample_sparse
 from superscale.train.active import ActiveStep, group_by_sample
+from superscale.train.architectures import TiedToyModel
+from superscale.train.data import power_law_probs, sample_sparse
 
 N, BATCH = 1000, 2048
 RECIPE = Path("/work/main/docs/results/paper-e2-recipe")
@@ -85,7 +85,7 @@ def time_config(alpha: float, m: int, init: str, batches: list, args: argparse.N
     W, b = weights
     params = {"W": W, "b": b}
     steps = {}
-    for name, backward in [("old_auto", "auto"), ("old_dense", "dense")]:
+    for name, backward in [("old_auto", "sparse"), ("old_dense", "dense")]:
         model = TiedToyModel(N, m, backward=backward)
         steps[name] = lambda x, model=model: model.loss_and_grads(params, x, 1.0)
     engines = {mode: ActiveStep() for mode in ["auto", "scatter", "delta"]}
