@@ -77,7 +77,8 @@ def main() -> None:
                     row[backward] = rate(info["n"], m, alpha, info["gammas"], backward, args)
                 rows.append(row)
                 print(
-                    f"{shape} n={info['n']} alpha={alpha:g} m={m:5d}: model-steps/s dense {row['dense']:9.1f} "
+                    f"{shape} n={info['n']} alpha={alpha:g} m={m:5d}: model-steps/s "
+                    f"dense {row['dense']:9.1f} "
                     f"active {row['active']:9.1f} auto {row['auto']:9.1f}",
                     flush=True,
                 )
