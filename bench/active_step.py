@@ -61,6 +61,9 @@ def init_weights(m: int, n_inst: int) -> tuple[torch.Tensor, torch.Tensor]:
     return W, torch.randn(n_inst, N, generator=generator)
 
 
+CLOCK = time.perf_counter
+
+
 def interleaved_ms(steps: dict, batches: list, repeats: int) -> dict[str, tuple[float, float]]:  # type: ignore[type-arg]
     """(median, min) ms per call of each step, run round-robin on the same batches so that a change of the
     machine's load hits them alike; two warm-up calls each first (per-chunk state, compilation)."""
@@ -71,9 +74,9 @@ def interleaved_ms(steps: dict, batches: list, repeats: int) -> dict[str, tuple[
     for k in range(repeats):
         batch = batches[2 + k % (len(batches) - 2)]
         for name, step in steps.items():
-            start = time.perf_counter()
+            start = CLOCK()
             step(batch)
-            times[name].append(time.perf_counter() - start)
+            times[name].append(CLOCK() - start)
     return {name: (1e3 * statistics.median(t), 1e3 * min(t)) for name, t in times.items()}
 
 
@@ -145,9 +148,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--check-modes", action="store_true", help="time both modes as the bias is raised")
-    args = parser.parse_args()
+    parser.add_argument("--cpu-time", action="store_true", help="the process's CPU time, not wall time: on a")
+    args = (
+        parser.parse_args()
+    )  # loaded machine with --threads 1 it leaves out the time spent waiting for a core
+    if args.cpu_time:
+        global CLOCK
+        CLOCK = time.process_time
     torch.set_num_threads(args.threads)
-    print(f"load {os.getloadavg()}, {args.threads} threads, {args.inst} instances, n {N}, B {BATCH}")
+    clock = "CPU time" if args.cpu_time else "wall time"
+    print(f"load {os.getloadavg()}, {args.threads} threads, {clock}, {args.inst} instances, n {N}, B {BATCH}")
     rows = []
     for alpha in args.alphas:
         generator = torch.Generator().manual_seed(1)

@@ -272,16 +272,15 @@ def group_by_sample(
     )
 
 
-#: cost-model constants, ns on one core of the bench machine (fitted to both modes' times at α = 1 and 2,
-#: m = 10 and 100, on-fraction 0.1–90 %; only their ratios matter): a non-zero of δ in scatter mode, its
-#: fixed part (compaction, branches, the scalar δ, loss and ∂b) and per unit of m (its two m-long rows);
-#: in delta mode per (sample or entry, column): the dense pass over the one-feature samples, which scatter
-#: mode skips, and the Δ_S accumulation; per (slot, column) of Δ_S: its memory traffic and per unit of m
-#: its two GEMMs. Measured crossovers: on-fraction ≈ 17 % (α = 1, m = 10), 11 % (α = 1, m = 100),
-#: 3–9 % (α = 2), where |S| is small and Δ_S cheap.
+#: cost-model constants, ns on one core of the bench machine, fitted to both modes' times (α = 1 and 2,
+#: m = 10 and 100, the bias raised to put 0.1–70 % of the outputs on; only ratios matter). Scatter mode per
+#: non-zero of δ: a fixed part (compaction, branches, the scalar δ, loss and ∂b) and per unit of m (its two
+#: m-long rows). Delta mode per (sample or entry, column): the dense pass over the one-feature samples that
+#: scatter mode skips, and the Δ_S accumulation; per (slot, column) of Δ_S: zeroing and reading it, and per
+#: unit of m its two GEMMs. Crossovers seen: 6 % on (α = 1, m = 10), 8 % (m = 100), 3.5 and 2.5 % at α = 2.
 NS_HIT, NS_HIT_M = 9.0, 0.11
-NS_DENSE = 0.19
-NS_SLOT, NS_SLOT_M = 3.7, 0.02
+NS_DENSE = 0.16
+NS_SLOT, NS_SLOT_M = 0.38, 0.03
 
 
 def choose_modes(on_fraction: Tensor, batch: ActiveBatch, m: int) -> Tensor:
