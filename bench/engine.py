@@ -1,25 +1,26 @@
-"""Engine throughput against the authors' loop, side by side in one run (issue 12).
+"""Engine throughput against the authors' loop, side by side in one run.
 
 Measures model-steps per second on the paper's small-model grid shape (n = 1000, batch 2048,
 m ∈ {10, 15, 25, 39, 63, 100}, ten γ values) for
   (a) the authors' loop as fast as they wrote it (bench/authors_loop.py: autograd through
       relu(x @ W @ W.T + b), mse_loss, dense data, their AdamW), one model at a time;
-  (b) the engine with the dense backward (three GEMMs per model-step: the engine when issue 12 was filed);
-  (c) the sparse + low-rank backward with its exact float32 scan only (`screen=False`: the engine before
-      the bfloat16 screen);
-  (d) the engine as it runs by default on a CPU (sparse + low-rank backward, superscale.train.kernels, with
-  the
-      bfloat16 screen once the positive entries are few),
+  (b) the engine with the dense backward (three GEMMs per model-step);
+  (c) the whole-batch sparse backward (`backward = "sparse"`: the forward GEMM, then the backward over the
+      entries where it is non-zero plus a low-rank part, with the bfloat16 screen once those are few);
+  (d) the engine as it runs by default ("auto": the active-feature path, superscale.train.active, wherever
+      its cost model beats the whole-batch paths, which at density 1 is every step),
 both engines with the E2 shard shape: every γ × `--alphas` data exponents per m, data streams shared by
 models of equal (α, seed). It prints the ratios per m and over the grid (harmonic mean of model-steps/s:
-a grid has equally many models at every m), the non-zero fraction the sparse backward met, and the share of
-the one-forward-GEMM floor (a bmm of [B, m+1] × [m+1, n] per model, timed alone) the engine reaches.
+a grid has equally many models at every m), and the share of the old algorithm's floor, one forward GEMM
+(a bmm of [B, m+1] × [m+1, n] per model, timed alone), that each model-step costs: below 100 %, the engine
+does less than that GEMM's work.
 
-The engines start from the paper's initialisation after `--burn-in` steps of training, so their timing
-includes early, denser steps; a converged model is sparser and faster (see the recipe's shard times).
+The engines start from the paper's initialisation after `--burn-in` steps of training, or, with
+`--from-store`, from a store's trained weights (converged models, the learning rate at its floor).
 
-    python bench/engine.py --json bench/results/engine-cpu.json     # CPU, ~10 minutes on 2 cores
-    python bench/engine.py --device cuda                              # dense path on a GPU
+    python bench/engine.py --json bench/results/engine-cpu.json                        # from initialisation
+    python bench/engine.py --store docs/results/paper-e2-recipe --from-store           # converged
+    python bench/engine.py --device cuda                                               # on a GPU
 """
 
 from __future__ import annotations
@@ -106,7 +107,6 @@ def engine_model_steps_per_second(
     device: str,
     backward: str,
     trained: tuple[list[ModelSpec], dict[str, torch.Tensor]] | None = None,
-    screen: bool = True,
 ) -> float:
     """Model-steps/s over the timed steps (after `burn_in` steps of training from the paper's
     initialisation, or from `trained` weights)."""
@@ -126,7 +126,7 @@ def engine_model_steps_per_second(
         steps=burn_in + steps,
         warmup_steps=0 if trained is not None else 2,
         device=device,
-        arch_options={"backward": backward, "screen": screen},
+        arch_options={"backward": backward},
         initial_params=initial,
     )
     marks: list[float] = []
@@ -224,10 +224,10 @@ def main() -> None:
         hardware = torch.cuda.get_device_name(torch.device(args.device))
     print(f"device {args.device} ({hardware}), torch {torch.__version__}, threads {torch.get_num_threads()}")
     header = (
-        f"{'m':>5} {'authors/s':>10} {'dense/s':>9} {'exact/s':>9} {'engine/s':>9} {'vs authors':>10} "
-        f"{'vs dense':>9} {'vs exact':>9}"
+        f"{'m':>5} {'authors/s':>10} {'dense/s':>9} {'sparse/s':>9} {'engine/s':>9} {'vs authors':>10} "
+        f"{'vs dense':>9} {'vs sparse':>9}"
     )
-    print(header + f" {'floor share':>11}")
+    print(header + f" {'of floor':>10}")
     rows = []
     for m in args.widths:
         trained = trained_models(args.store, m) if args.from_store else None
@@ -240,32 +240,35 @@ def main() -> None:
         )
         timing = (m, args.engine_steps, args.burn_in, alphas, args.device)
         dense = engine_model_steps_per_second(*timing, "dense", trained)
-        exact = engine_model_steps_per_second(*timing, "auto", trained, screen=False)
+        sparse = engine_model_steps_per_second(*timing, "sparse", trained) if cpu else float("nan")
         engine = engine_model_steps_per_second(*timing, "auto", trained)
         floor = forward_floor_seconds(m, args.device)
         row = {
             "m": m,
             "authors": authors,
             "dense": dense,
-            "exact": exact,
+            "sparse": sparse,
             "engine": engine,
-            "floor_share": engine * floor,
+            "floor_share": floor * engine,  # a model-step's time as a share of the forward GEMM's: below 1
         }
         rows.append(row)
         print(
-            f"{m:>5} {authors:>10.2f} {dense:>9.2f} {exact:>9.2f} {engine:>9.2f} {engine / authors:>9.1f}× "
-            f"{engine / dense:>8.1f}× {engine / exact:>8.1f}× {row['floor_share']:>11.0%}"
+            f"{m:>5} {authors:>10.2f} {dense:>9.2f} {sparse:>9.2f} {engine:>9.2f} {engine / authors:>9.1f}× "
+            f"{engine / dense:>8.1f}× {engine / sparse:>8.1f}× {1 / row['floor_share']:>10.0%}"
         )
 
     def harmonic(key: str) -> float:
         return len(rows) / sum(1 / r[key] for r in rows)
 
-    grid = {key: harmonic(key) for key in ("authors", "dense", "exact", "engine")}
-    print(
-        f"grid  {grid['authors']:>10.2f} {grid['dense']:>9.2f} {grid['exact']:>9.2f} {grid['engine']:>9.2f} "
-        f"{grid['engine'] / grid['authors']:>9.1f}× {grid['engine'] / grid['dense']:>8.1f}× "
-        f"{grid['engine'] / grid['exact']:>8.1f}×   (harmonic mean over m)"
+    grid = {key: harmonic(key) for key in ("authors", "dense", "sparse", "engine")}
+    floor_grid = len(rows) / sum(1 / (r["engine"] / r["floor_share"]) for r in rows) if rows else float("nan")
+    rates = " ".join(
+        f"{grid[k]:>{w}.2f}" for k, w in (("authors", 10), ("dense", 9), ("sparse", 9), ("engine", 9))
     )
+    ratios = " ".join(
+        f"{grid['engine'] / grid[k]:>{w}.1f}×" for k, w in (("authors", 9), ("dense", 8), ("sparse", 8))
+    )
+    print(f"grid  {rates} {ratios} {floor_grid / grid['engine']:>10.0%}   (harmonic means over m)")
     projected = PAPER_GRID_MODELS * PAPER_GRID_STEPS / grid["engine"]
     print(
         f"projected full paper grid (E2+E3, {PAPER_GRID_MODELS} models × {PAPER_GRID_STEPS} steps) "

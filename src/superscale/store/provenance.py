@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
 
 from superscale.store import schema
 
-__all__ = ["versions"]
+__all__ = ["machine", "versions"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -49,3 +51,24 @@ def _torch_version() -> str:
     import torch  # here, not at the top: reading a store needs no torch
 
     return str(torch.__version__)
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict[str, object]:
+    """Where and under what load a shard trained: CPU model, cores, and the 1/5/15-minute load averages at
+    the moment it finished (a shared machine's timings read differently from an idle one's)."""
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count() or 0,
+        "load_avg": [round(x, 2) for x in os.getloadavg()],
+    }

@@ -19,7 +19,7 @@ from superscale.config.grid import Shard, plan_sweep
 from superscale.config.limits import SweepPlan, check_plan, check_runs, machine_memory, plan_size
 from superscale.config.presets import resolve_config
 from superscale.store import Store, StoreWriter, open_store, schema
-from superscale.store.provenance import versions
+from superscale.store.provenance import machine, versions
 
 if TYPE_CHECKING:
     from superscale.sweep.events import Progress
@@ -106,6 +106,7 @@ def run_sweep(
                 "seconds": round(outcome.seconds, 3),
                 "device": outcome.device,
                 "threads": outcome.threads,
+                "machine": machine(),
             }
             writer.commit_shard(shard.shard_id, runs, curves, weights, info)
 

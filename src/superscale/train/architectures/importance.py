@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from superscale.train.architectures.base import AutogradArchitecture
+from superscale.train.architectures.tied import TiedToyModel
 from superscale.train.model import init_toy_params
 from superscale.train.optim import ParamRule
 
@@ -53,8 +53,9 @@ def importance_weights(n: int, importance: Sequence[float] | Mapping[str, float]
     return weights
 
 
-class ImportanceToyModel(AutogradArchitecture):
-    """The tied model with per-feature importance weights in the squared error."""
+class ImportanceToyModel(TiedToyModel):
+    """The tied model with per-feature importance weights in the squared error: the active path weights its
+    δ by I; where another path would run, `loss_one`'s reference (vmap-grad) does."""
 
     name = "importance"
     rules: ClassVar[dict[str, ParamRule]] = {"W": ParamRule("W", True), "b": ParamRule("b", False)}
@@ -68,7 +69,7 @@ class ImportanceToyModel(AutogradArchitecture):
         **options: Any,
     ) -> None:
         super().__init__(n, m, n_layers, **options)
-        self.importance = (
+        self.importance: Tensor | None = (
             torch.ones(n, dtype=torch.float64) if importance is None else importance_weights(n, importance)
         )
 
@@ -79,5 +80,6 @@ class ImportanceToyModel(AutogradArchitecture):
     def loss_one(self, params: dict[str, Tensor], x: Tensor, *targets: Tensor) -> Tensor:
         """One model: mean over batch and features of I ⊙ (y − x)² (the module docstring)."""
         W, b = params["W"], params["b"]
+        assert self.importance is not None
         importance = self.importance.to(device=x.device, dtype=x.dtype)
         return (importance * (torch.relu(x @ W @ W.T + b) - x) ** 2).mean()

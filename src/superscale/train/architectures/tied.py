@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -9,12 +10,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from superscale.train import active_torch
+from superscale.train.active import ActiveBatch, ActiveStep, group_by_sample
 from superscale.train.architectures.base import Architecture, Batch
 from superscale.train.data import SparseBatch
 from superscale.train.model import encode, init_toy_params
 from superscale.train.optim import ParamRule
+from superscale.train.paths import prefer_active
 
 __all__ = ["TiedToyModel"]
+
+log = logging.getLogger(__name__)
 
 #: h⁺, W, signs, ∂decoder, ∂h of a chunk as numpy views, in the order the kernels take them
 _Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -42,12 +48,13 @@ class TiedToyModel(Architecture):
         W, b = params["W"], params["b"]
         return ((torch.relu(x @ W @ W.T + b) - x) ** 2).mean()
 
-    #: "sparse": the backward over the entries where it is non-zero plus a low-rank part
-    #: (superscale.train.kernels,
-    #: CPU only); "dense": three GEMMs over [inst, B, n]; "auto": sparse on a CPU, dense on a GPU (whose
-    #: GEMMs run near peak, and whose compaction would need a host sync). On a CPU the sparse path costs
-    #: about what the dense GEMMs cost at ~20 % non-zero entries (the first steps) and far less later.
-    BACKWARDS = ("auto", "sparse", "dense")
+    #: "active": loss and gradients at a cost set by the batch's distinct active features (superscale.train.
+    #: active: numba on a CPU, active_torch elsewhere); "sparse": the forward GEMM, then the backward over
+    #: the entries where it is non-zero plus a low-rank part (superscale.train.kernels, CPU only); "dense":
+    #: three GEMMs over [inst, B, n]. "auto" picks per step from the batch (`active.prefer_active`: the
+    #: active path when its cost model beats one forward GEMM; else sparse on a CPU, dense on a GPU). Every
+    #: path is exact: the choice changes the numbers only at float round-off.
+    BACKWARDS = ("auto", "active", "sparse", "dense")
 
     def __init__(
         self, n: int, m: int, n_layers: int = 1, backward: str = "auto", screen: bool = True, **options: Any
@@ -68,6 +75,12 @@ class TiedToyModel(Architecture):
         self._signs: dict[tuple[int, tuple[int, ...]], Tensor] = {}
         self._positive_fraction: dict[tuple[int, tuple[int, ...]], float] = {}  # previous step's, per chunk
         self.screen_candidates = 0  # the last screened step's candidates (the tests check them)
+        self._active: ActiveStep | None = None  # the active path's per-chunk state (its mode history)
+        self._grouped: tuple[SparseBatch, ActiveBatch] | None = None  # the last batch, grouped once
+        self._choice: tuple[SparseBatch, bool] | None = None  # the last batch and the path it takes
+        self._logged_fallback = False
+        self.last_path = ""  # the path the last call took (the bench and the tests read it)
+        self.importance: Tensor | None = None  # per-feature weights of the squared error (a subclass's)
 
     def _buffer(self, name: str, shape: tuple[int, ...], like: Tensor) -> Tensor:
         """A reused scratch tensor: fresh [inst, B, n] allocations cost page faults on every step on a
@@ -84,8 +97,16 @@ class TiedToyModel(Architecture):
         W, b = params["W"], params["b"]
         n_inst, n, m = W.shape
         n_batch = batch.batch if isinstance(batch, SparseBatch) else batch.shape[-2]
+        if isinstance(batch, SparseBatch) and self._use_active(W, batch):
+            self.last_path = "active"
+            return self._active_loss_and_grads(W, b, batch, loss_scale, need_grads, params.get("tau"))
+        if self.importance is not None or "tau" in params:  # variants the hand-written paths do not cover
+            self.last_path = "reference"
+            return self.reference_loss_and_grads(params, batch, loss_scale, need_grads)
         if need_grads and isinstance(batch, SparseBatch) and self._use_sparse(W, b):
+            self.last_path = "sparse"
             return self._sparse_loss_and_grads(W, b, batch, loss_scale)
+        self.last_path = "dense"
         # the bias rides in the GEMMs: with h⁺ = [h, 1] and W⁺ = [W, b], pre = h⁺ W⁺ᵀ and the last row
         # of h⁺ᵀ g is Σ_B g = ∂b, which saves two passes over [inst, B, n] per step
         W_aug = self._buffer("W_aug", (n_inst, n, m + 1), W)
@@ -125,6 +146,50 @@ class TiedToyModel(Architecture):
         else:
             grad_W.add_(torch.matmul(batch.transpose(-1, -2), grad_h))
         return loss, {"W": grad_W, "b": grad_b}
+
+    def _use_active(self, W: Tensor, batch: SparseBatch) -> bool:
+        """ "active" always; "auto" when the cost model (superscale.train.paths) finds the batch's active
+        features cheaper than a pass over the whole batch; decided once per batch, for every chunk."""
+        if self.backward != "auto":
+            return self.backward == "active"
+        if self._choice is None or self._choice[0] is not batch:
+            _, n, m = W.shape
+            distinct = int(torch.unique(batch.feature_idx).numel())
+            use = prefer_active(n, m, batch.batch, distinct, batch.n_active, W.device.type)
+            self._choice = (batch, use)
+            if not use and not self._logged_fallback:
+                log.debug(
+                    "batch of %d entries over %d features: the whole-batch path is cheaper",
+                    batch.n_active,
+                    distinct,
+                )
+                self._logged_fallback = True
+        return self._choice[1]
+
+    def _active_loss_and_grads(
+        self,
+        W: Tensor,
+        b: Tensor,
+        batch: SparseBatch,
+        loss_scale: float,
+        need_grads: bool,
+        tau: Tensor | None,
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """The active-feature path: numba on a CPU (the batch grouped once for every chunk), the same
+        identity in torch ops elsewhere."""
+        if W.device.type != "cpu":
+            return active_torch.loss_and_grads(
+                W, b, batch.sample_idx, batch.feature_idx, batch.values, batch.batch, loss_scale, need_grads,
+                self.importance, tau,
+            )  # fmt: skip
+        if self._grouped is None or self._grouped[0] is not batch:
+            grouped = group_by_sample(batch.sample_idx, batch.feature_idx, batch.values, batch.batch, batch.n)
+            self._grouped = (batch, grouped)
+        if self._active is None:
+            self._active = ActiveStep()
+        return self._active.loss_and_grads(
+            W, b, self._grouped[1], loss_scale, need_grads, importance=self.importance, tau=tau
+        )
 
     @staticmethod
     def _split_key(W: Tensor) -> tuple[int, tuple[int, ...]]:

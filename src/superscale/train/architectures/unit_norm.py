@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from superscale.train.architectures.base import Batch
 from superscale.train.architectures.tied import TiedToyModel
 from superscale.train.model import init_toy_params
 from superscale.train.optim import ParamRule
@@ -39,7 +38,8 @@ def project_rows_(W: Tensor) -> None:
 class UnitNormToyModel(TiedToyModel):
     """The tied model with rows of W projected to the unit sphere after init and after every step.
 
-    Without a temperature the loss and gradients are the tied model's own (its fast path)."""
+    Loss and gradients are the tied model's paths: the active path handles τ; where another path would
+    run, a model with a temperature takes `loss_one`'s reference instead."""
 
     name = "unit_norm"
     rules: ClassVar[dict[str, ParamRule]] = {
@@ -69,14 +69,6 @@ class UnitNormToyModel(TiedToyModel):
         W, b = params["W"], params["b"]
         tau = params.get("tau", 1.0)
         return ((torch.relu(tau * (x @ W @ W.T) + b) - x) ** 2).mean()
-
-    def loss_and_grads(
-        self, params: dict[str, Tensor], batch: Batch, loss_scale: float, need_grads: bool = True
-    ) -> tuple[Tensor, dict[str, Tensor]]:
-        """Without a temperature, the tied model's hand-written backward; with one, `loss_one`'s reference."""
-        if not self.temperature:
-            return super().loss_and_grads(params, batch, loss_scale, need_grads)
-        return self.reference_loss_and_grads(params, batch, loss_scale, need_grads)
 
     def post_step(self, params: dict[str, Tensor]) -> None:
         project_rows_(params["W"])
