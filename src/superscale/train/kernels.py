@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 _KERNELS: dict[str, Any] = {}
+add_positive: Any = None  # the kernels' inlined helpers, set by _compile
+dot: Any = None
 ROW_NORM_EPS = 1e-8  # as superscale.train.optim: the authors' code adds it to the row norm
 
 
@@ -53,6 +55,10 @@ def _compile() -> dict[str, Any]:
     # it would reset torch's thread count to the number of cores. The workqueue pool is not re-entrant:
     # call these kernels from one thread per process (executors use processes; add a lock before threads)
     numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
+
+    # the helpers are module globals, not closure cells: numba's cache key pickles a kernel's closure, and
+    # a dispatcher pickles with a fresh id in every process, so with closures nothing loaded from the cache
+    global add_positive, dot
 
     @numba.njit(inline="always")
     def add_positive(q, i, b, j, h, W, sign, grad_dec, grad_h, positives):  # type: ignore[no-untyped-def]
