@@ -159,8 +159,7 @@ def check_threads(threads: int | None, option: str) -> None:
     cores = available_cpus()
     if threads is not None and threads > cores:
         raise ValueError(
-            f"{option}: {threads} threads, but this process may use {cores} CPU core(s); "
-            f"use at most {cores}"
+            f"{option}: {threads} threads, but this process may use {cores} CPU core(s); use at most {cores}"
         )
 
 

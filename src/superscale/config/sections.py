@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-
 from pydantic import (
     Field,
     field_validator,
@@ -147,8 +146,13 @@ def check_learning_rate(where: str, rule: LRRule, base: float, m: int, precision
     log_lr = math.log(base) + rule.power * (math.log(rule.ref_m) - math.log(m))  # never overflows
     if log_lr <= math.log(float(info.max)) and log_lr >= math.log(float(info.tiny)):
         return
-    side, bound = ("overflows", f"above the largest {precision}, {float(info.max):.3g}") if log_lr > 0 else (
-        "underflows to 0", f"below the smallest {precision}, {float(info.tiny):.3g}: every update would be 0"
+    side, bound = (
+        ("overflows", f"above the largest {precision}, {float(info.max):.3g}")
+        if log_lr > 0
+        else (
+            "underflows to 0",
+            f"below the smallest {precision}, {float(info.tiny):.3g}: every update would be 0",
+        )
     )
     raise ValueError(
         f"{where}: base · (ref_m / m) ** power {side} at m = {m} (base = {base:g}, ref_m = {rule.ref_m:g}, "

@@ -20,13 +20,13 @@ from superscale.config.analysis import AnalysisConfig
 from superscale.config.fields import AxisFloat, AxisInt, _each, _finite, _Strict, as_list
 from superscale.config.sections import (
     DataConfig,
-    check_learning_rate,
     ExecutionConfig,
     LRConfig,
     MetaConfig,
     ModelConfig,
     OutputConfig,
     TrainConfig,
+    check_learning_rate,
 )
 from superscale.config.tomlwrite import dump_toml_table
 
