@@ -6,8 +6,11 @@ be read as markup, and `out/a:x:b` must not become an emoji (`emoji=False` on bo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -68,6 +71,10 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except ValueError as exc:
             raise fail(str(exc)) from None
+        except BrokenPipeError:  # `superscale … | head`: the reader has what it wanted, nothing went wrong
+            with contextlib.suppress(OSError, ValueError):  # no second error when Python flushes at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except OSError as exc:
             raise fail(os_error_text(exc)) from None
 
@@ -124,8 +131,10 @@ def _bounded(minimum: int, maximum: int | None) -> Callable[..., Any]:
         if value is None:
             return value
         if value < minimum or (maximum is not None and value > maximum):
-            top = "2**64 - 1" if maximum == MAX_SEED else f"{maximum:,}"
-            span = f">= {minimum:,}" if maximum is None else f"between {minimum:,} and {top}"
+            if maximum is None:
+                span = f">= {minimum:,}"
+            else:
+                span = f"between {minimum:,} and {'2**64 - 1' if maximum == MAX_SEED else f'{maximum:,}'}"
             raise fail(f"{param.opts[0]}: must be {span}, got {value:,}")
         return value
 

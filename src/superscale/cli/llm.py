@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from superscale.cli._common import (
     bootstrap_option,
@@ -40,17 +41,18 @@ def register(app: typer.Typer) -> None:
     app.add_typer(llm_app, name="llm")
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any) -> Text:
+    """A cell as plain text: a Text is never read as markup, and CSV/JSON get it as typed ("B[a/d]")."""
     if isinstance(value, float):
-        return "nan" if math.isnan(value) else f"{value:.4g}"
-    return escape(str(value))
+        return Text("nan" if math.isnan(value) else f"{value:.4g}")
+    return Text(str(value))
 
 
 def _print_frame(frame: pd.DataFrame, title: str, columns: list[str] | None = None) -> None:
     table = Table(title=title, show_lines=False)
     cols = columns or list(frame.columns)
     for col in cols:
-        table.add_column(escape(col), overflow="fold")
+        table.add_column(Text(col), overflow="fold")
     for _, row in frame[cols].iterrows():
         table.add_row(*(_fmt(row[c]) for c in cols))
     emit(table, None)
@@ -258,10 +260,14 @@ def fit_cmd(
         data = read_table(table)
     result = fit_width_table(data, n_bootstrap=bootstrap, seed=seed)
     fit = result.fit
+    boot = (
+        f" ± {fit.exponent_se_bootstrap:.4f} (bootstrap; {fit.confidence:.0%} CI "
+        f"[{fit.exponent_ci_low:.3f}, {fit.exponent_ci_high:.3f}])"
+        if bootstrap > 1
+        else " (no bootstrap)"
+    )
     console.print(
-        f"α = {fit.exponent:.4f} ± {fit.exponent_se_paper:.4f} (paper's formula) ± "
-        f"{fit.exponent_se_bootstrap:.4f} (bootstrap; {fit.confidence:.0%} CI "
-        f"[{fit.exponent_ci_low:.3f}, {fit.exponent_ci_high:.3f}]), A = {fit.A:.2f}, "
+        f"α = {fit.exponent:.4f} ± {fit.exponent_se_paper:.4f} (paper's formula){boot}, A = {fit.A:.2f}, "
         f"{fit.n_points} points, {len(fit.offsets)} groups; preferred by BIC: {fit.preferred}",
         highlight=False,
     )

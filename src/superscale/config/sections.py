@@ -90,13 +90,17 @@ def _read_probs_file(path: Path, base_dir: Path | None) -> list[float]:
         raise FileNotFoundError(f"data.path: no such file {str(path)!r}")
     if path.suffix == ".npy":
         try:
-            array = np.load(path, allow_pickle=False)  # an .npy holding objects is refused, not run
-        except (ValueError, OSError) as exc:
-            raise ValueError(f"data.path: {str(path)!r} is not a NumPy array of numbers ({exc})") from None
+            array = np.load(path, allow_pickle=False)  # an .npy holding objects is refused, never run
+        except (ValueError, OSError):  # numpy's own text suggests loading it unsafely: not repeated
+            raise ValueError(f"data.path: {str(path)!r} is not a NumPy .npy file of numbers") from None
         if not np.issubdtype(array.dtype, np.number):
             raise ValueError(f"data.path: {str(path)!r} holds {array.dtype} values, not numbers")
         return [float(x) for x in array.ravel()]
-    words = read_text(path).replace(",", " ").split()
+    try:
+        text = read_text(path)
+    except ValueError as exc:
+        raise ValueError(f"data.path: {exc}") from None
+    words = text.replace(",", " ").split()
     values = []
     for index, word in enumerate(words):
         try:
