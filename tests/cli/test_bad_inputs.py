@@ -131,13 +131,13 @@ CASES: list[tuple[str, list[str], dict[str, Any], str]] = [
         "runs-wrong-columns",
         ["analyze", "{store}"],
         {"store/runs.parquet": "cols", "store/shards/*.runs": "cols"},
-        "runs.parquet' is damaged (no columns 'run_id', 'shard_id', 'status' and 6 more; `superscale run`",
+        "runs.parquet' is damaged (no columns 'run_id', 'shard_id', 'status' and 4 more; `superscale run`",
     ),
     (
         "report-wrong-columns",
         ["report", "{store}"],
         {"store/runs.parquet": "cols", "store/shards/*.runs": "cols"},
-        "is damaged (no columns 'run_id', 'shard_id', 'status' and 6 more",
+        "is damaged (no columns 'run_id', 'shard_id', 'status' and 4 more",
     ),
     (
         "shard-id-escapes",

@@ -88,6 +88,9 @@ def test_a_corpus_that_is_not_utf8_is_refused_naming_its_line(tmp_path: Path) ->
     corpus.write_bytes(b"fine words\nbad \xb6 byte\n")
     with pytest.raises(ValueError, match=r"corpus '.*corpus.bin' is not UTF-8 text \(byte 0xb6 on line 2\)"):
         list(read_corpus(corpus))
+    corpus.write_bytes(b"ascii \x00\x01\x02 bytes\n")
+    with pytest.raises(ValueError, match=r"is not text \(a NUL byte on line 1\)"):
+        list(read_corpus(corpus))
 
 
 def test_a_damaged_tokenizer_folder_is_named(tmp_path: Path) -> None:

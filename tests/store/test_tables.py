@@ -46,7 +46,7 @@ def test_a_shard_id_that_is_not_a_plain_name_is_refused(name: object) -> None:
 @pytest.mark.parametrize(
     ("frame", "reason"),
     [
-        (pd.DataFrame({"x": [1]}), "no columns 'run_id', 'shard_id', 'status' and 6 more"),
+        (pd.DataFrame({"x": [1]}), "no columns 'run_id', 'shard_id', 'status' and 4 more"),
         (_runs().drop(columns=[schema.STATUS]), "no column 'status'"),
         (
             _runs(**{schema.STATUS: "maybe"}),
@@ -56,6 +56,7 @@ def test_a_shard_id_that_is_not_a_plain_name_is_refused(name: object) -> None:
         (_runs(**{schema.M_HIDDEN: 3.5}), "column 'm' holds float64 values, not integers"),
         (_runs(**{schema.FINAL_LOSS: "low"}), "column 'final_loss' holds .* values, not numbers"),
         (_runs(**{schema.RUN_ID: 5}), "column 'run_id' holds integer values, not text"),
+        (_runs(**{schema.SEED: "zero"}), "column 'seed' holds .* values, not integers"),  # optional, checked
     ],
 )
 def test_a_runs_table_that_does_not_hold_runs_is_damaged_with_its_reason(
@@ -69,6 +70,8 @@ def test_a_runs_table_that_does_not_hold_runs_is_damaged_with_its_reason(
 
 def test_good_and_empty_tables_pass(tmp_path: Path) -> None:
     assert check_frame(_runs(), "runs", tmp_path).equals(_runs())
+    older = _runs().drop(columns=[schema.SEED, schema.ERROR])  # a store written by hand or an older version
+    assert check_frame(older, "runs", tmp_path) is older
     empty = check_frame(pd.DataFrame(), "curves", tmp_path)  # older stores wrote no columns
     assert list(empty.columns) == [schema.RUN_ID, schema.STEP, schema.LOSS] and not len(empty)
     typed = pd.DataFrame({schema.RUN_ID: [], schema.STEP: [], schema.LOSS: []})  # float "run_id", no rows

@@ -87,6 +87,11 @@ def read_corpus(path: str | Path) -> Iterable[str]:
                     f"corpus {str(path)!r} is not UTF-8 text (byte {raw[exc.start]:#04x} on line {number}); "
                     "give a text file, one text per line"
                 ) from None
+            if "\x00" in line:  # valid UTF-8, but no text holds NUL bytes: a binary file
+                raise ValueError(
+                    f"corpus {str(path)!r} is not text (a NUL byte on line {number}); give a text file, one "
+                    "text per line"
+                )
             yield line.rstrip("\r\n")
 
 

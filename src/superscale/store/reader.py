@@ -110,7 +110,7 @@ class Store:
                 f"{schema.SHARDS_DIR}/ lacks {len(lost)} of the {len(merged)} merged shard(s), whose rows "
                 f"are read from {schema.RUNS_FILE}; `superscale run` restores them"
             )
-        fallback = None if lost else shards
+        fallback = shards if done and not lost else None  # shards/ holds every merged row
         problem = file_problem(merged_file, view)
         if not problem:
             return [merged_file], fallback
@@ -199,7 +199,7 @@ class Store:
 
         row = self._row(run_id)
         if row[schema.STATUS] != "done":
-            raise ValueError(f"run {run_id!r} has no weights: it failed ({row[schema.ERROR]})")
+            raise ValueError(f"run {run_id!r} has no weights: it failed ({row.get(schema.ERROR, '')})")
         shard = row[schema.SHARD_ID]
         if run_id in dropped_runs(self.path):
             raise FileNotFoundError(

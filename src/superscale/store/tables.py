@@ -40,14 +40,14 @@ COLUMNS: dict[str, dict[str, str]] = {
         schema.N_FEATURES: "integer",
         schema.M_HIDDEN: "integer",
         schema.GAMMA: "number",
-        schema.SEED: "integer",
         schema.FINAL_LOSS: "number",
-        schema.ERROR: "text",
     },
     "curves": {schema.RUN_ID: "text", schema.STEP: "integer", schema.LOSS: "number"},
     "metrics": {schema.RUN_ID: "text"},
     "fits": {schema.FIT_KIND: "text", schema.EXPONENT: "number"},
 }
+# columns checked only where a table has them (stores written by hand or by older versions may not)
+OPTIONAL: dict[str, dict[str, str]] = {"runs": {schema.SEED: "integer", schema.ERROR: "text"}}
 _STATUSES = {"done", "failed"}
 # what the grid makes (config.grid.make_shards: "n20-m3-c67e6edcad"), and any other plain file stem
 _SHARD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -132,7 +132,8 @@ def check_frame(frame: pd.DataFrame, kind: str, where: Path) -> pd.DataFrame:
     missing = [c for c in spec if c not in frame.columns]
     if missing:
         raise DamagedTable(where, _missing(missing))
-    for column, column_kind in spec.items():
+    present = {c: k for c, k in OPTIONAL.get(kind, {}).items() if c in frame.columns}
+    for column, column_kind in {**spec, **present}.items():
         problem = _problem(frame[column], column_kind)
         if problem:
             raise DamagedTable(where, f"column {column!r} {problem}")
@@ -170,7 +171,8 @@ def file_problem(path: Path, kind: str) -> str:
     missing = [c for c in spec if c not in arrow.names]
     if missing:
         return _missing(missing)
-    for column, column_kind in spec.items():
+    present = {c: k for c, k in OPTIONAL.get(kind, {}).items() if c in arrow.names}
+    for column, column_kind in {**spec, **present}.items():
         type_ = arrow.field(column).type
         if meta.num_rows and not _arrow_ok(column_kind, type_):  # no rows: any type holds them
             return f"column {column!r} holds {type_} values"
