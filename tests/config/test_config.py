@@ -57,7 +57,8 @@ def test_errors_name_field_path_and_value(raw: dict, path: str, value: str) -> N
     with pytest.raises(ValueError) as info:
         parse_config(raw)
     message = str(info.value)
-    assert f"  {path}: " in message
+    # one mistake is one line ("invalid sweep config: path: …"), several are one line each
+    assert f"invalid sweep config: {path}: " in message or f"\n  {path}: " in message
     assert value in message
 
 

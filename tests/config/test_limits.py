@@ -24,8 +24,9 @@ def test_the_count_equals_the_expanded_grid() -> None:
     assert plan.model_steps == sum(s.model_steps for s in shards) == 8 * 2 * (30 + 50)
     assert plan.shape == (20, 4, 64)
     assert plan.shard_models == 2  # output.max_models_per_shard
-    # 4 (n m + n) + batch (4 n + 2 m) floats per model, float32, 2 models: written out by hand
-    assert plan.shard_bytes == 2 * 4 * (4 * (20 * 4 + 20) + 64 * (4 * 20 + 2 * 4))
+    # 4 (n m + n) + batch (4 n + 2 m) floats per model, float32, plus the float32 step losses of the
+    # longest run (50 steps), 2 models: written out by hand
+    assert plan.shard_bytes == 2 * (4 * (4 * (20 * 4 + 20) + 64 * (4 * 20 + 2 * 4)) + 4 * 50)
 
 
 def test_a_million_run_grid_is_refused_with_its_numbers_before_expanding() -> None:

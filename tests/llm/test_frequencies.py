@@ -81,3 +81,20 @@ def test_wordfreq_english_is_zipfian() -> None:
     assert frame["rank"].iloc[0] == 1
     with pytest.raises(ValueError, match="wordfreq"):
         wordfreq_frequencies("xx-not-a-language")
+
+
+def test_a_corpus_that_is_not_utf8_is_refused_naming_its_line(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.bin"
+    corpus.write_bytes(b"fine words\nbad \xb6 byte\n")
+    with pytest.raises(ValueError, match=r"corpus '.*corpus.bin' is not UTF-8 text \(byte 0xb6 on line 2\)"):
+        list(read_corpus(corpus))
+    corpus.write_bytes(b"ascii \x00\x01\x02 bytes\n")
+    with pytest.raises(ValueError, match=r"is not text \(a NUL byte on line 1\)"):
+        list(read_corpus(corpus))
+
+
+def test_a_damaged_tokenizer_folder_is_named(tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    (tmp_path / "tokenizer.json").write_text("garbage{")
+    with pytest.raises(ValueError, match=r"tokenizer.json' is not valid JSON"):
+        tokenizer_encoder(str(tmp_path))

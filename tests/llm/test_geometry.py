@@ -162,3 +162,41 @@ def test_minilm_overlaps_match_a_direct_float64_computation(minilm: Path) -> Non
     assert row["phi_one"] == pytest.approx(float((norms > 1).double().mean()))
     # a trained head is far from random directions: ⟨cos²⟩ well above 1/m, yet ≪ 1
     assert 1.5 < row["cos2_times_m"] < 10
+
+
+@pytest.mark.parametrize(
+    ("fill", "message"),
+    [
+        (
+            lambda W: W.__setitem__((3, 2), math.nan),
+            "holds 1 non-finite value(s) (NaN or ±inf) in 1 of its 40 rows",
+        ),
+        (
+            lambda W: W.__setitem__(slice(5, 7), math.inf),
+            "holds 16 non-finite value(s) (NaN or ±inf) in 2 of",
+        ),
+        (lambda W: W.zero_(), "has 0 non-zero row(s) of 40: no directions to measure"),
+        (lambda W: W[1:].zero_(), "has 1 non-zero row(s) of 40"),
+    ],
+)
+def test_a_head_without_geometry_is_refused_before_any_number_is_made(fill: object, message: str) -> None:
+    W = torch.randn(40, 8, generator=torch.Generator().manual_seed(0))
+    fill(W)  # type: ignore[operator]
+    with pytest.raises(ValueError, match="the unembedding 'W' of planted") as info:
+        measure_geometry(_emb(W), method="exact", device=CPU)
+    assert message in str(info.value)
+
+
+def test_a_head_with_padding_rows_still_measures() -> None:
+    W = torch.randn(40, 8, generator=torch.Generator().manual_seed(0))
+    W[30:] = 0  # padded vocabulary rows are zero: the paper keeps them (ε in the norms)
+    row = measure_geometry(_emb(W), method="exact", device=CPU)
+    assert math.isfinite(row["cos2_times_m"]) and row["cos2_times_m"] > 0
+
+
+def test_no_verdict_on_a_number_that_is_not_one() -> None:
+    from superscale.llm.geometry import verdict_vs_inv_m
+
+    with pytest.raises(ValueError, match="is not a finite number: no verdict"):
+        verdict_vs_inv_m(math.nan, math.nan)
+    assert verdict_vs_inv_m(1.0, math.nan).startswith("raw rows: ⟨cos²⟩ = 1/m, within 2×")

@@ -61,3 +61,42 @@ def test_fit_law_command(tmp_path: Path) -> None:
     assert "width law: 7 points (0 excluded)" in result.output and "alpha" in result.output
     bad = CliRunner().invoke(app, ["fit", "law", str(path), "--law", "chinchilla"])
     assert bad.exit_code != 0 and "missing ['N', 'D']" in bad.output and "Traceback" not in bad.output
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("N>>5", "'>5' is not a value to compare with"),
+        ("N<abc", "< compares numbers, but the value is not a number"),
+        ("model<a", "< compares numbers, but the column holds text"),
+        ("N=abc", "column 'N' holds numbers"),
+        ("N<nan", "compare with a finite number"),
+        ("N<inf", "compare with a finite number"),
+        ("N = 1e8 2", "is not a value to compare with"),
+    ],
+)
+def test_an_exclusion_that_is_no_comparison_is_refused_naming_it(rule: str, message: str) -> None:
+    table = pd.DataFrame({"N": [1e7, 1e8, 1e9], "model": ["a", "b", "c"]})
+    with pytest.raises(ValueError, match="--exclude") as info:
+        excluded_rows(table, [rule])
+    assert repr(rule) in str(info.value) and message in str(info.value)
+    assert excluded_rows(pd.DataFrame({"N": [1.0, np.inf]}), ["N=inf"]).tolist() == [False, True]
+
+
+def test_law_columns_are_finite_numbers_each_from_its_own_column() -> None:
+    m = np.array([64.0, 128, 256, 512, 1024])
+    table = pd.DataFrame({"m": m, "loss": 2 + 30 / m**0.9, "width": m})
+    with pytest.raises(ValueError, match=r"--column: m and loss would both be read from column 'loss'"):
+        fit_law_table(table, "width", {"m": "loss"}, n_bootstrap=0)
+    with pytest.raises(ValueError, match=r"the width law has no variable 'N'"):
+        fit_law_table(table, "width", {"N": "width"}, n_bootstrap=0)
+    for bad in (np.inf, "big"):
+        broken = table.astype({"m": object})
+        broken.loc[2, "m"] = bad
+        with pytest.raises(ValueError, match=rf"data row 3 of the table: m = {bad} is not a finite number"):
+            fit_law_table(broken, "width", n_bootstrap=0)
+        fit, excluded = fit_law_table(broken, "width", exclude=["width=256"], n_bootstrap=0)  # row 3 dropped
+        assert (fit.n_points, excluded) == (4, 1)
+    missing = table.astype({"m": float})
+    missing.loc[2, "m"] = np.nan  # an empty cell: not a measurement, dropped as before
+    assert fit_law_table(missing, "width", n_bootstrap=0)[0].n_points == 4

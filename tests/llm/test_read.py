@@ -167,3 +167,33 @@ def test_offline_hub_id_is_read_from_the_local_cache(monkeypatch: pytest.MonkeyP
 def test_not_a_path_nor_a_hub_id(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="not an existing path"):
         load_unembedding(str(tmp_path / "missing" / "model.safetensors.index.json"))
+
+
+@pytest.mark.parametrize(
+    "name", ["../x.safetensors", "/etc/passwd", "a/../../b", "..\\x.bin", "C:\\x", "", 3]
+)
+def test_an_index_entry_outside_the_checkpoint_is_refused(tmp_path: Path, name: object) -> None:
+    index = tmp_path / "model.safetensors.index.json"
+    index.write_text(json.dumps({"weight_map": {"lm_head.weight": name}}))
+    with pytest.raises(ValueError, match="which is not a file inside the checkpoint"):
+        open_local_checkpoint(tmp_path)
+    assert read_module.contained_name("sub/model-00001.safetensors", index) == "sub/model-00001.safetensors"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("config.json", b"\xff\xfe{", "config.json' is not UTF-8 text (byte 0xff at offset 0)"),
+        ("config.json", b"[1, 2]", "config.json' is not a JSON object (it holds a list)"),
+        ("vocab.json", b'{"a": 1,', "vocab.json' is not valid JSON"),
+        ("tokenizer.json", b"garbage{", "tokenizer.json' is not a readable tokenizer"),
+        ("vocab.txt", b"\xb6", "vocab.txt' is not UTF-8 text"),
+    ],
+)
+def test_a_damaged_side_file_is_named(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    from safetensors.torch import save_file
+
+    save_file({"lm_head.weight": torch.randn(10, 4)}, str(tmp_path / "model.safetensors"))
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        open_local_checkpoint(tmp_path)

@@ -95,3 +95,11 @@ def test_series_pairs_revisions_with_one_source() -> None:
     assert series(["a", "b"], None) == [("a", None), ("b", None)]
     with pytest.raises(ValueError, match="one hub id, got 2"):
         series(["a", "b"], ["step1"])
+
+
+def test_a_checkpoint_without_a_finite_overlap_is_refused_not_tabulated() -> None:
+    from superscale.llm.trajectory import TRAJECTORY_COLUMNS, trajectory_frame
+
+    row = dict.fromkeys(TRAJECTORY_COLUMNS, 1.0) | {"model": "run/step2", "step": 2}
+    with pytest.raises(ValueError, match=r"⟨cos²⟩·m is not finite for run/step2: nothing is written"):
+        trajectory_frame([dict(row, step=1, model="run/step1"), dict(row, cos2_times_m=float("nan"))])

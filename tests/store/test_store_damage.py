@@ -117,6 +117,8 @@ def test_the_report_of_a_partial_store_says_how_far_it_got(trained: Path, tmp_pa
     store = _copy(trained, tmp_path / "s")
     for shard in sorted((store / schema.SHARDS_DIR).glob("*.runs.parquet"))[1:]:
         shard.unlink()  # 1 of 4 shards left: 2 of 8 runs
+    for merged in (schema.RUNS_FILE, schema.CURVES_FILE):
+        (store / merged).unlink()  # stopped before its tables were merged (they would hold every row)
     manifest = json.loads((store / schema.MANIFEST_FILE).read_text())
     from superscale.plots.load import load_figure_data
 
@@ -128,7 +130,7 @@ def test_a_resume_with_another_thread_count_warns(
     trained: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = _copy(trained, tmp_path / "s")
-    next(iter((store / schema.SHARDS_DIR).glob("*.runs.parquet"))).unlink()
+    next(iter((store / schema.WEIGHTS_DIR).glob("*.safetensors"))).unlink()  # that shard retrains
     with caplog.at_level(logging.WARNING, logger="superscale.sweep"):
         run_sweep(TINY, store, quiet=True, threads=2)
     assert "trained with 1 torch thread(s) per shard and this run uses 2" in caplog.text

@@ -6,6 +6,7 @@ uninterrupted run bit for bit (rows, curves and every weight tensor).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -115,7 +116,7 @@ def test_crash_after_rows_before_manifest(
     with pytest.raises(Crash):
         run_sweep(TINY, out, quiet=True)
     monkeypatch.undo()
-    assert len(store_mod.json.loads((out / schema.MANIFEST_FILE).read_text())["shards"]) == 1
+    assert len(json.loads((out / schema.MANIFEST_FILE).read_text())["shards"]) == 1
     store = _resume(out, N_SHARDS - 2)  # shard 2's rows are on disk, so it counts as done
     assert_identical(store, baseline)
     assert sum(bool(s.get("recovered")) for s in store.manifest["shards"].values()) == 1

@@ -24,8 +24,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from superscale._checks import check_positive_int
 from superscale.analysis import metrics, quality, theory
 from superscale.analysis.fit import FitWindow, fit_loglog, fit_power_law_offset
+from superscale.analysis.fit.points import check_bootstrap
 from superscale.config import AnalysisConfig
 from superscale.progress import progress_bar
 from superscale.store import Store, open_store, schema
@@ -212,6 +214,7 @@ class AnalysisResult:
     n_groups_fitted: int
     n_groups_reused: int
     extra_steps: tuple[str, ...] = ()  # the EXTRA_STEPS the store's runs needed (their tables written)
+    n_groups_too_few: int = 0  # groups with fewer than 3 widths: no fit at all (counted, not "fitted")
 
 
 def _done_runs(store: Store) -> pd.DataFrame:
@@ -285,7 +288,7 @@ def _update_fits(
     force: bool,
     n_bootstrap: int,
     seed: int,
-) -> tuple[pd.DataFrame, int, int]:
+) -> tuple[pd.DataFrame, int, int, int]:
     group_cols = [c for c in schema.FIT_GROUP_COLUMNS if c in done.columns]
     usable = done[np.isfinite(done[schema.FINAL_LOSS].astype(float)) & (done[schema.FINAL_LOSS] > 0)]
     old = None if force else store.fits()
@@ -294,7 +297,7 @@ def _update_fits(
     )
     rows: list[dict[str, Any]] = []
     reused: list[pd.DataFrame] = []
-    n_fitted = 0
+    n_fitted = n_too_few = 0
     for key, group in usable.groupby(group_cols, dropna=False, sort=True):
         ident = dict(zip(group_cols, key if isinstance(key, tuple) else (key,), strict=True))
         window = analysis.window_for(
@@ -305,15 +308,16 @@ def _update_fits(
         if sig in old_by_sig:
             reused.append(old_by_sig[sig])
             continue
-        for fit_row in _fit_rows(group, window, converged, n_bootstrap, seed):
-            rows.append({**ident, **fit_row, RUNS_SIGNATURE: sig})
-        n_fitted += 1
+        fitted = _fit_rows(group, window, converged, n_bootstrap, seed)
+        rows += [{**ident, **fit_row, RUNS_SIGNATURE: sig} for fit_row in fitted]
+        n_fitted += bool(fitted)
+        n_too_few += not fitted
     new = pd.DataFrame(rows, columns=[*group_cols, *FIT_VALUE_COLUMNS])
     frames = [f for f in (*reused, new) if len(f)]
     table = pd.concat(frames, ignore_index=True) if frames else new
     if n_fitted or old is None or len(table) != len(old):
         write_parquet_atomic(table, store.path / schema.FITS_FILE)
-    return table, n_fitted, len(reused)
+    return table, n_fitted, len(reused), n_too_few
 
 
 def analyze_metrics_and_fits(
@@ -331,6 +335,8 @@ def analyze_metrics_and_fits(
     """Metrics and convergence for every finished run, fits for every (γ, data) group across m; writes
     both tables. `analysis` (fit windows) defaults to the `[analysis]` table of the store's sweep.toml.
     A progress bar over the runs measured shows in a terminal or notebook unless `quiet`."""
+    check_bootstrap(n_bootstrap)  # before anything is read or written
+    check_positive_int("block_size", block_size)
     if not isinstance(store, Store):
         store = open_store(store)
     if analysis is None:
@@ -351,9 +357,9 @@ def analyze_metrics_and_fits(
         metrics_table, n_new, n_kept = _update_metrics(
             store, done, convergence, force, block_size, device, tick
         )
-    fits_table, n_fit, n_reused = _update_fits(
+    fits_table, n_fit, n_reused, n_too_few = _update_fits(
         store, done, converged_by_run, analysis, force, n_bootstrap, seed
     )
     log.info("metrics: %d computed, %d kept; fits: %d groups fitted, %d kept", n_new, n_kept, n_fit, n_reused)
     extra = tuple(name for name, step in (steps or {}).items() if step(store, force))
-    return AnalysisResult(metrics_table, fits_table, n_new, n_kept, n_fit, n_reused, extra)
+    return AnalysisResult(metrics_table, fits_table, n_new, n_kept, n_fit, n_reused, extra, n_too_few)

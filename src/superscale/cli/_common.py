@@ -6,7 +6,11 @@ be read as markup, and `out/a:x:b` must not become an emoji (`emoji=False` on bo
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import math
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -26,7 +30,22 @@ for _console in (console, err_console):
 
 USER_ERROR_EXIT = 2
 
-__all__ = ["USER_ERROR_EXIT", "console", "err_console", "escape", "fail", "os_error_text", "user_errors"]
+__all__ = [
+    "MAX_SEED",
+    "USER_ERROR_EXIT",
+    "bootstrap_option",
+    "console",
+    "count_option",
+    "err_console",
+    "escape",
+    "fail",
+    "number_list",
+    "os_error_text",
+    "seed_option",
+    "user_errors",
+]
+
+MAX_SEED = 2**64 - 1  # numpy's and torch's generators take seeds in [0, 2**64)
 
 
 def fail(message: str) -> typer.Exit:
@@ -52,6 +71,10 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except ValueError as exc:
             raise fail(str(exc)) from None
+        except BrokenPipeError:  # `superscale … | head`: the reader has what it wanted, nothing went wrong
+            with contextlib.suppress(OSError, ValueError):  # no second error when Python flushes at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except OSError as exc:
             raise fail(os_error_text(exc)) from None
 
@@ -83,3 +106,52 @@ def preset_option(default: str) -> Any:
     return typer.Option(
         default, "--preset", "-p", help="A preset name (`superscale presets`) or a sweep TOML file."
     )
+
+
+# --- numbers and lists: checked as they are parsed, one line naming the flag --------------------------
+
+
+def number_list(text: str, flag: str, kind: type = float) -> tuple[Any, ...]:
+    """A comma-separated list of numbers ("1,2,4"); ValueError naming `flag` for a word or an empty list."""
+    words = [word.strip() for word in text.split(",") if word.strip()]
+    what = "integers" if kind is int else "numbers"
+    try:
+        values = tuple(kind(word) for word in words)
+    except ValueError:
+        raise ValueError(f"{flag} must be comma-separated {what}, got {text!r}") from None
+    if not values:
+        raise ValueError(f"{flag} must list at least one value (comma-separated {what}), got {text!r}")
+    if kind is float and not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{flag} must be finite numbers, got {text!r}")
+    return values
+
+
+def _bounded(minimum: int, maximum: int | None) -> Callable[..., Any]:
+    def check(param: typer.CallbackParam, value: int | None) -> int | None:
+        if value is None:
+            return value
+        if value < minimum or (maximum is not None and value > maximum):
+            if maximum is None:
+                span = f">= {minimum:,}"
+            else:
+                span = f"between {minimum:,} and {'2**64 - 1' if maximum == MAX_SEED else f'{maximum:,}'}"
+            raise fail(f"{param.opts[0]}: must be {span}, got {value:,}")
+        return value
+
+    return check
+
+
+def count_option(
+    default: int | None, *names: str, help: str, minimum: int = 1, maximum: int | None = None
+) -> Any:
+    """An integer option refused outside [minimum, maximum] with one line ("--bins: must be >= 1, got 0")."""
+    return typer.Option(default, *names, help=help, callback=_bounded(minimum, maximum))
+
+
+def bootstrap_option(default: int, minimum: int = 0, help: str = "Bootstrap resamples per fit.") -> Any:
+    """--bootstrap: a count of resamples (0: none, where the command has another error estimate)."""
+    return count_option(default, "--bootstrap", help=help, minimum=minimum, maximum=1_000_000)
+
+
+def seed_option(help: str = "Seed of the random draws.") -> Any:
+    return count_option(0, "--seed", help=help, minimum=0, maximum=MAX_SEED)

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from superscale.cli._common import console, device_option, err_console, quiet_option, user_errors
+from superscale.cli._common import (
+    bootstrap_option,
+    console,
+    count_option,
+    device_option,
+    err_console,
+    quiet_option,
+    user_errors,
+)
 from superscale.cli.tables import TableFormat, emit, format_option, resolve
 from superscale.store import schema
 
@@ -85,8 +93,8 @@ def register(app: typer.Typer) -> None:
         ),
         force: bool = typer.Option(False, "--force", help="Recompute every metric and fit."),
         device: str = device_option(what=" for the overlap GEMMs"),
-        block_size: int = typer.Option(8192, "--block-size", help="Rows per block of the overlap GEMMs."),
-        bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap resamples per fit."),
+        block_size: int = count_option(8192, "--block-size", help="Rows per block of the overlap GEMMs."),
+        bootstrap: int = bootstrap_option(200),
         quiet: bool = quiet_option(),
         fmt: TableFormat | None = format_option(),
     ) -> None:
@@ -104,9 +112,14 @@ def register(app: typer.Typer) -> None:
             n_bootstrap=bootstrap,
             quiet=quiet,
         )
+        too_few = (
+            f", {result.n_groups_too_few} with fewer than 3 widths (no α_m)"
+            if result.n_groups_too_few
+            else ""
+        )
         say(
             f"metrics: {result.n_metrics_computed} runs computed, {result.n_metrics_reused} kept · "
-            f"fits: {result.n_groups_fitted} groups fitted, {result.n_groups_reused} kept"
+            f"fits: {result.n_groups_fitted} groups fitted, {result.n_groups_reused} kept{too_few}"
         )
         if len(result.fits):
             emit(exponent_table(result.fits), fmt)

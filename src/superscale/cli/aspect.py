@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from superscale.cli._common import console, device_option, out_option, quiet_option, user_errors
+from superscale.cli._common import (
+    console,
+    device_option,
+    number_list,
+    out_option,
+    quiet_option,
+    user_errors,
+)
 
 aspect_app = typer.Typer(
     help="Equal-parameter deep toy models across aspect ratios, universality, compressed sensing.",
@@ -17,17 +24,11 @@ aspect_app = typer.Typer(
 
 
 def _floats(text: str, name: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise ValueError(f"{name} must be comma-separated numbers, got {text!r}") from None
+    return tuple(number_list(text, f"--{name}", float))
 
 
 def _ints(text: str, name: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise ValueError(f"{name} must be comma-separated integers, got {text!r}") from None
+    return tuple(number_list(text, f"--{name}", int))
 
 
 @aspect_app.command("plan")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from superscale.cli._common import console, user_errors
+from superscale.cli._common import bootstrap_option, console, seed_option, user_errors
 
 fit_app = typer.Typer(
     name="fit", help="Fit scaling laws to a table, with bootstrap errors.", no_args_is_help=True
@@ -29,8 +29,10 @@ def law_cmd(
     column: list[str] | None = typer.Option(
         None, "--column", help="Read a law's variable from another column: N=params, D=tokens, m=width."
     ),
-    bootstrap: int = typer.Option(100, help="Bootstrap resamples of the points for the errors."),
-    seed: int = typer.Option(0, help="Bootstrap seed."),
+    bootstrap: int = bootstrap_option(
+        100, minimum=2, help="Bootstrap resamples of the points for the errors (>= 2: they are the errors)."
+    ),
+    seed: int = seed_option("Bootstrap seed."),
 ) -> None:
     """Huber fit of a parametric law (Hoffmann et al.'s protocol) with bootstrap standard errors."""
     from superscale.cli.llm import _print_frame

@@ -13,8 +13,16 @@ from typing import TYPE_CHECKING, Any, cast
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from superscale.cli._common import console, device_option, user_errors
+from superscale.cli._common import (
+    bootstrap_option,
+    console,
+    count_option,
+    device_option,
+    seed_option,
+    user_errors,
+)
 from superscale.cli.tables import emit
 from superscale.store import schema
 
@@ -33,17 +41,18 @@ def register(app: typer.Typer) -> None:
     app.add_typer(llm_app, name="llm")
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any) -> Text:
+    """A cell as plain text: a Text is never read as markup, and CSV/JSON get it as typed ("B[a/d]")."""
     if isinstance(value, float):
-        return "nan" if math.isnan(value) else f"{value:.4g}"
-    return escape(str(value))
+        return Text("nan" if math.isnan(value) else f"{value:.4g}")
+    return Text(str(value))
 
 
 def _print_frame(frame: pd.DataFrame, title: str, columns: list[str] | None = None) -> None:
     table = Table(title=title, show_lines=False)
     cols = columns or list(frame.columns)
     for col in cols:
-        table.add_column(escape(col), overflow="fold")
+        table.add_column(Text(col), overflow="fold")
     for _, row in frame[cols].iterrows():
         table.add_row(*(_fmt(row[c]) for c in cols))
     emit(table, None)
@@ -96,20 +105,26 @@ def geometry_cmd(
         help="Pairs for ⟨|cos|⟩ and max|cos|: exact | sampled | auto (exact when a measured rate "
         "predicts ≤ 60 s). ⟨cos²⟩ is always exact (Gram identity).",
     ),
-    pairs: int | None = typer.Option(
-        None, help="Pairs drawn by the sampled estimator (default: 10⁶, fewer for m > 2048)."
+    pairs: int | None = count_option(
+        None,
+        "--pairs",
+        help="Pairs drawn by the sampled estimator (default: 10⁶, fewer for m > 2048).",
+        minimum=2,
+        maximum=10**10,
     ),
     center: bool = typer.Option(
         True, help="Also measure ⟨cos²⟩ of the rows minus their mean row (the verdict uses it)."
     ),
-    seed: int = typer.Option(0, help="Seed of the sampled estimator."),
-    block_size: int = typer.Option(8192, help="Rows per block of the exact GEMM."),
+    seed: int = seed_option("Seed of the sampled estimator."),
+    block_size: int = count_option(8192, "--block-size", help="Rows per block of the exact GEMM."),
     device: str = device_option(),
     drop_padded: bool = typer.Option(
         False, help="Drop rows beyond the tokenizer's size (the paper keeps them)."
     ),
-    vocab_size: int | None = typer.Option(None, help="Token count to use instead of the tokenizer's."),
-    bins: int = typer.Option(50, help="Bins of the norm histogram."),
+    vocab_size: int | None = count_option(
+        None, "--vocab-size", help="Token count to use instead of the tokenizer's."
+    ),
+    bins: int = count_option(50, "--bins", help="Bins of the norm histogram.", maximum=1_000_000),
 ) -> None:
     """Row norms, φ, ⟨|cos|⟩ and ⟨cos²⟩ of each LM head, against 1/m and the Welch bound."""
     from superscale.llm.geometry import (
@@ -181,13 +196,13 @@ def eval_cmd(
     dataset: str | None = typer.Option(None, help="Dataset label for the loss table (default: file stem)."),
     dtype: str = typer.Option("bfloat16", help="bfloat16 | float32 | float16."),
     quantization: str = typer.Option("none", help="none | 8bit | 4bit (needs bitsandbytes)."),
-    max_length: int | None = typer.Option(
-        None, help="Token limit (default: min(2048, the model's context))."
+    max_length: int | None = count_option(
+        None, "--max-length", help="Token limit (default: min(2048, the model's context))."
     ),
-    batch_size: int = typer.Option(1, help="Samples per batch (the paper uses 1)."),
-    max_samples: int | None = typer.Option(None, help="Evaluate only the first N samples."),
+    batch_size: int = count_option(1, "--batch-size", help="Samples per batch (the paper uses 1)."),
+    max_samples: int | None = count_option(None, "--max-samples", help="Evaluate only the first N samples."),
     segment: str = typer.Option("words", help="words (wikitext/bookcorpus style) | documents (c4/pile)."),
-    min_words: int = typer.Option(1024, help="Words per sample in `words` mode."),
+    min_words: int = count_option(1024, "--min-words", help="Words per sample in `words` mode."),
     device: str = device_option(),
     out: Path | None = typer.Option(
         None,
@@ -225,8 +240,10 @@ def fit_cmd(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Write the per-point table (loss − B_g, fitted curve) here."
     ),
-    bootstrap: int = typer.Option(200, help="Bootstrap resamples for the second error estimate."),
-    seed: int = typer.Option(0, help="Bootstrap seed."),
+    bootstrap: int = bootstrap_option(
+        200, help="Bootstrap resamples for the second error estimate (0: none)."
+    ),
+    seed: int = seed_option("Bootstrap seed."),
 ) -> None:
     """Fit L = A/m^α + B_g with one α shared by all groups g = family × dataset."""
     from superscale.llm.catalog import DIGITIZED_NOTE, load_digitized_losses
@@ -243,10 +260,14 @@ def fit_cmd(
         data = read_table(table)
     result = fit_width_table(data, n_bootstrap=bootstrap, seed=seed)
     fit = result.fit
+    boot = (
+        f" ± {fit.exponent_se_bootstrap:.4f} (bootstrap; {fit.confidence:.0%} CI "
+        f"[{fit.exponent_ci_low:.3f}, {fit.exponent_ci_high:.3f}])"
+        if bootstrap > 1
+        else " (no bootstrap)"
+    )
     console.print(
-        f"α = {fit.exponent:.4f} ± {fit.exponent_se_paper:.4f} (paper's formula) ± "
-        f"{fit.exponent_se_bootstrap:.4f} (bootstrap; {fit.confidence:.0%} CI "
-        f"[{fit.exponent_ci_low:.3f}, {fit.exponent_ci_high:.3f}]), A = {fit.A:.2f}, "
+        f"α = {fit.exponent:.4f} ± {fit.exponent_se_paper:.4f} (paper's formula){boot}, A = {fit.A:.2f}, "
         f"{fit.n_points} points, {len(fit.offsets)} groups; preferred by BIC: {fit.preferred}",
         highlight=False,
     )
@@ -281,8 +302,12 @@ def freq_cmd(
     tokenizer: str = typer.Option(
         "whitespace", help="A transformers tokenizer (dir or cached id), or whitespace."
     ),
-    max_tokens: int = typer.Option(1_000_000, help="Stop counting after this many tokens (paper: 10^6)."),
-    points: int = typer.Option(1000, help="Log-spaced ranks used in the fit (paper: 1000)."),
+    max_tokens: int = count_option(
+        1_000_000, "--max-tokens", help="Stop counting after this many tokens (paper: 10^6)."
+    ),
+    points: int = count_option(
+        1000, "--points", help="Log-spaced ranks used in the fit (paper: 1000).", minimum=3, maximum=10**7
+    ),
     wordfreq_lang: str | None = typer.Option(
         None, "--wordfreq", help="Use wordfreq's list for this language."
     ),
@@ -330,8 +355,10 @@ def trajectory_cmd(
         None, "--revision", help="Revisions of the one hub id, repeated: --revision step1000 --revision …"
     ),
     method: str = typer.Option("auto", help="Pairs for ⟨|cos|⟩: exact | sampled | auto (as `geometry`)."),
-    pairs: int | None = typer.Option(None, help="Pairs drawn by the sampled estimator."),
-    seed: int = typer.Option(0, help="Seed of the sampled estimator."),
+    pairs: int | None = count_option(
+        None, "--pairs", help="Pairs drawn by the sampled estimator.", minimum=2, maximum=10**10
+    ),
+    seed: int = seed_option("Seed of the sampled estimator."),
     device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when present)."),
     out: Path | None = typer.Option(None, help="Write the trajectory table here (.parquet or .csv)."),
     plot: Path | None = typer.Option(

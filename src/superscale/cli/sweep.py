@@ -199,7 +199,10 @@ def show(
     fmt: TableFormat | None = format_option(),
 ) -> None:
     """Summarise one store: progress, time, device, versions, grid and loss range."""
+    import pandas as pd
+
     from superscale.store import open_store
+    from superscale.store.tables import DamagedTable
 
     store = open_store(path)
     s = store.summary()
@@ -213,7 +216,10 @@ def show(
         ("versions", ", ".join(f"{k}={v}" for k, v in s["versions"].items() if v)),
         ("tables", ", ".join(s["tables"]) or "(not merged yet)"),
     ]
-    runs = store.runs()
+    try:
+        runs = store.runs()
+    except DamagedTable:  # the status line above names it; the rest of the summary still helps
+        runs = pd.DataFrame()
     if len(runs):
         for column in ("family", "n", "m", "gamma", "alpha", "density", "seed"):
             if column in runs:
@@ -228,8 +234,6 @@ def show(
         lines = [f"{key:<12} {value}" for key, value in fields]
         console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
         return
-    import pandas as pd
-
     emit(pd.DataFrame(fields, columns=["field", "value"]), fmt)
 
 

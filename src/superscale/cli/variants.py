@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from superscale.cli._common import console, device_option, out_option, quiet_option, user_errors
+from superscale.cli._common import (
+    console,
+    count_option,
+    device_option,
+    number_list,
+    out_option,
+    quiet_option,
+    user_errors,
+)
 
 __all__ = ["register"]
 
@@ -79,10 +87,10 @@ def phase_command(
     importances: str = typer.Option(
         "0.1,0.3,1,3,10", help="Comma-separated relative importances of the last feature."
     ),
-    n: int = typer.Option(2, help="Features."),
-    m: int = typer.Option(1, help="Hidden dimensions."),
-    steps: int = typer.Option(2000, help="Training steps per model."),
-    seeds: int = typer.Option(3, help="Seeds per cell; the lowest final loss represents it."),
+    n: int = count_option(2, "--n", help="Features."),
+    m: int = count_option(1, "--m", help="Hidden dimensions."),
+    steps: int = count_option(2000, "--steps", help="Training steps per model.", maximum=100_000_000),
+    seeds: int = count_option(3, "--seeds", help="Seeds per cell; the lowest final loss represents it."),
 ) -> None:
     """Anthropic's classic superposition phase diagram with the importance-weighted toy model."""
     from superscale.store.atomic import write_parquet_atomic
@@ -91,10 +99,7 @@ def phase_command(
     from superscale.variants.phase import phase_diagram
 
     def floats(text: str, name: str) -> list[float]:
-        try:
-            return [float(x) for x in text.split(",") if x.strip()]
-        except ValueError:
-            raise ValueError(f"--{name} must be comma-separated numbers, got {text!r}") from None
+        return list(number_list(text, f"--{name}"))
 
     table = phase_diagram(
         floats(densities, "densities"), floats(importances, "importances"), n, m, steps, seeds=seeds

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import (
     Field,
+    model_validator,
 )
 
 from superscale.config.fields import _Strict
@@ -27,6 +28,12 @@ class WindowRule(_Strict):
     last: int | None = Field(default=None, ge=1)
     m_min: float | None = Field(default=None, gt=0)
     m_max: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _range(self) -> WindowRule:
+        if self.m_min is not None and self.m_max is not None and self.m_min > self.m_max:
+            raise ValueError(f"m_min ({self.m_min:g}) is larger than m_max ({self.m_max:g}): no width fits")
+        return self
 
     def matches(self, family: str, gamma: float) -> bool:
         if self.family is not None and family != self.family:

@@ -9,8 +9,13 @@ traceback. The estimate counts what the engine must hold per model:
     one batch: input x [batch, n], hidden h [batch, m], output y [batch, n] and their gradients
                                                                           batch (4 n + 2 m)
 
-times the bytes of the precision, times the models trained together in one shard. It is a lower bound of
-the peak (temporaries come on top), so what it refuses cannot run.
+times the bytes of the precision, plus the step losses [models, steps] the engine keeps in float32 (4 bytes
+a step: `steps = 1e13` needs 40 TB a model), times the models trained together in one shard. It is a lower
+bound of the peak (temporaries come on top), so what it refuses cannot run.
+
+The work is counted too: a run's steps plus its held-out batches (each a forward pass on a fresh batch,
+counted as a step) past MAX_RUN_STEPS need --yes, as a grid past MAX_RUNS does. The torch threads of a
+local sweep are bounded by the CPU cores this process may use (`available_cpus`).
 """
 
 from __future__ import annotations
@@ -23,12 +28,24 @@ from dataclasses import dataclass
 from superscale.config import SweepConfig, as_list
 from superscale.config.grid import RunParams
 
-__all__ = ["MAX_RUNS", "SweepPlan", "check_plan", "check_runs", "machine_memory", "plan_size"]
+__all__ = [
+    "MAX_RUNS",
+    "MAX_RUN_STEPS",
+    "SweepPlan",
+    "available_cpus",
+    "check_plan",
+    "check_runs",
+    "check_threads",
+    "machine_memory",
+    "plan_size",
+]
 
 log = logging.getLogger(__name__)
 
 MAX_RUNS = 100_000  # more runs than this need --yes (a paper grid is a few hundred)
+MAX_RUN_STEPS = 100_000_000  # steps + held-out batches of one run past this need --yes (the paper: 20 000)
 _BYTES = {"float32": 4, "float64": 8}
+_LOSS_BYTES = 4  # the engine's step losses are float32 whatever the precision
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,7 @@ class SweepPlan:
     shard_models: int  # models trained together in the largest shard
     shard_bytes: int  # estimated memory of that shard (see the module docstring)
     shape: tuple[int, int, int]  # (n, m, batch) of the largest model
+    run_steps: int = 0  # the longest run: its steps plus its held-out batches
 
     def describe(self) -> str:
         n, m, batch = self.shape
@@ -74,20 +92,23 @@ def plan_size(config: SweepConfig) -> SweepPlan:
     n_runs = n_shapes * per_shape
     steps = as_list(train.steps)
     others = n_runs // len(steps)
-    model_steps = others * sum(int(s) for s in steps)
+    # a held-out batch is one more forward pass per model: counted as a step (docs/recipe.md §1.8)
+    model_steps = others * sum(int(s) + train.heldout_batches for s in steps)
     n, m, batch = (max(int(v) for v in as_list(a)) for a in (config.n, config.m, train.batch))
     nm_sum = sum(int(a) * int(b) for a in as_list(config.n) for b in as_list(config.m))
     mean_nm = nm_sum / (len(as_list(config.n)) * len(as_list(config.m)))
     mean_batch = sum(int(b) for b in as_list(train.batch)) / len(as_list(train.batch))
     models = min(config.output.max_models_per_shard, per_shape)
     per_model = 4 * (n * m + n) + batch * (4 * n + 2 * m)
+    longest = max(int(s) for s in steps)
     return SweepPlan(
         n_runs=n_runs,
         model_steps=model_steps,
         flop=12.0 * mean_batch * mean_nm * model_steps,
         shard_models=models,
-        shard_bytes=per_model * models * _BYTES[train.precision],
+        shard_bytes=(per_model * _BYTES[train.precision] + longest * _LOSS_BYTES) * models,
         shape=(n, m, batch),
+        run_steps=longest + train.heldout_batches,
     )
 
 
@@ -112,10 +133,33 @@ def check_plan(plan: SweepPlan, memory: int, allow_large: bool) -> None:
             f"the grid has {plan.n_runs:,} runs (more than {MAX_RUNS:,}): {plan.describe()}; "
             "shorten an axis, or pass --yes to train it"
         )
+    if plan.run_steps > MAX_RUN_STEPS:
+        raise ValueError(
+            f"one run trains {plan.run_steps:,} steps and held-out batches (more than {MAX_RUN_STEPS:,}): "
+            f"{plan.describe()}; lower train.steps or train.heldout_batches, or pass --yes to train it"
+        )
     if plan.shard_bytes > memory:
         raise ValueError(
             f"one shard needs ≈ {_bytes(plan.shard_bytes)} and this machine has {_bytes(memory)}: "
-            f"{plan.describe()}; lower batch, n or m (or output.max_models_per_shard), or pass --yes"
+            f"{plan.describe()}; lower batch, n, m or steps (or output.max_models_per_shard), or pass --yes"
+        )
+
+
+def available_cpus() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one, else all of them)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def check_threads(threads: int | None, option: str) -> None:
+    """Refuse more torch threads than the cores this process may use (`option` names where the value came
+    from: "--threads" or "execution.threads"); torch crashes outright at a few thousand."""
+    cores = available_cpus()
+    if threads is not None and threads > cores:
+        raise ValueError(
+            f"{option}: {threads} threads, but this process may use {cores} CPU core(s); use at most {cores}"
         )
 
 

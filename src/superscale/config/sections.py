@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import (
     Field,
     field_validator,
     model_validator,
 )
 
+from superscale._checks import read_text
 from superscale.config.fields import AxisFloat, AxisInt, Float, Int, _each, _finite, _Strict, as_list
 
 
@@ -86,14 +89,27 @@ def _read_probs_file(path: Path, base_dir: Path | None) -> list[float]:
     if not path.exists():
         raise FileNotFoundError(f"data.path: no such file {str(path)!r}")
     if path.suffix == ".npy":
-        import numpy as np
-
-        return [float(x) for x in np.load(path).ravel()]
-    text = path.read_text().replace(",", " ").split()
+        try:
+            array = np.load(path, allow_pickle=False)  # an .npy holding objects is refused, never run
+        except (ValueError, OSError):  # numpy's own text suggests loading it unsafely: not repeated
+            raise ValueError(f"data.path: {str(path)!r} is not a NumPy .npy file of numbers") from None
+        if not np.issubdtype(array.dtype, np.number):
+            raise ValueError(f"data.path: {str(path)!r} holds {array.dtype} values, not numbers")
+        return [float(x) for x in array.ravel()]
     try:
-        return [float(x) for x in text]
+        text = read_text(path)
     except ValueError as exc:
-        raise ValueError(f"data.path: {str(path)!r} is not a list of numbers ({exc})") from None
+        raise ValueError(f"data.path: {exc}") from None
+    words = text.replace(",", " ").split()
+    values = []
+    for index, word in enumerate(words):
+        try:
+            values.append(float(word))
+        except ValueError:  # the word itself is not shown: the file may be anything (`/etc/passwd`)
+            raise ValueError(
+                f"data.path: {str(path)!r} is not a list of numbers (entry {index + 1} is not a number)"
+            ) from None
+    return values
 
 
 class ModelConfig(_Strict):
@@ -125,6 +141,28 @@ class LRRule(_Strict):
     def at(self, base: float, m: int) -> float:
         """The rule's peak learning rate for width `m` (with one value of the `base` axis)."""
         return float(base) * (self.ref_m / m) ** self.power
+
+
+def check_learning_rate(where: str, rule: LRRule, base: float, m: int, precision: str) -> None:
+    """Refuse a rule whose rate at width `m` is not a normal number of `precision` (ValueError naming
+    `where`): past the largest it is inf, below the smallest every update rounds to 0 in the engine."""
+    info = np.finfo(np.float32 if precision == "float32" else np.float64)
+    log_lr = math.log(base) + rule.power * (math.log(rule.ref_m) - math.log(m))  # never overflows
+    if log_lr <= math.log(float(info.max)) and log_lr >= math.log(float(info.tiny)):
+        return
+    side, bound = (
+        ("overflows", f"above the largest {precision}, {float(info.max):.3g}")
+        if log_lr > 0
+        else (
+            "underflows to 0",
+            f"below the smallest {precision}, {float(info.tiny):.3g}: every update would be 0",
+        )
+    )
+    raise ValueError(
+        f"{where}: base · (ref_m / m) ** power {side} at m = {m} (base = {base:g}, ref_m = {rule.ref_m:g}, "
+        f"power = {rule.power:g} give ≈ 1e{log_lr / math.log(10):.0f}, {bound}); choose ref_m and power "
+        "that give a usable rate at every width"
+    )
 
 
 class LRConfig(_Strict):

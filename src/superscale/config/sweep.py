@@ -26,6 +26,7 @@ from superscale.config.sections import (
     ModelConfig,
     OutputConfig,
     TrainConfig,
+    check_learning_rate,
 )
 from superscale.config.tomlwrite import dump_toml_table
 
@@ -60,7 +61,8 @@ class SweepConfig(_Strict):
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, v: AxisInt) -> AxisInt:
-        return _each(v, lambda x: x >= 0, "must be a non-negative integer")
+        # a seed is stored as a 64-bit integer (runs.parquet) and seeds torch's 64-bit generator
+        return _each(v, lambda x: 0 <= x < 2**64, "must be an integer in [0, 2**64)")
 
     @field_validator("data")
     @classmethod
@@ -76,6 +78,17 @@ class SweepConfig(_Strict):
                 for n in as_list(self.n):
                     if n != len(data.values):
                         raise ValueError(f"data[{i}].values has {len(data.values)} probabilities but n = {n}")
+        return self
+
+    @model_validator(mode="after")
+    def _learning_rates(self) -> SweepConfig:
+        """Every rule's peak rate at every width is a usable number of the training precision: a rule
+        that overflows (inf) or underflows to 0 would train nothing, or raise mid-grid."""
+        rules = [("lr.W", self.lr.W)] + ([("lr.b", self.lr.b)] if self.lr.b is not None else [])
+        for where, rule in rules:
+            for base in as_list(rule.base):
+                for m in as_list(self.m):
+                    check_learning_rate(where, rule, float(base), int(m), self.train.precision)
         return self
 
     @property
@@ -123,12 +136,17 @@ def _format_errors(exc: ValidationError, raw: Any, source: str) -> str:
         if path is None:
             continue
         value = err.get("input")
-        shown = "{...}" if isinstance(value, dict) else repr(value)
         msg = err["msg"].removeprefix("Value error, ")
-        got = "" if shown in msg else f" (got {shown})"
-        lines.append(f"{path or '<top>'}: {msg}{got}")
+        if not path:  # a check across fields: its message names them ("lr.W: …", "data[0].values …")
+            lines.append(msg)
+            continue
+        # a table's own check names its values; a scalar's message gets the value it was given
+        got = "" if isinstance(value, dict) or repr(value) in msg else f" (got {value!r})"
+        lines.append(f"{path}: {msg}{got}")
     unique = list(dict.fromkeys(lines)) or [str(exc)]
     where = f" {source}" if source else ""
+    if len(unique) == 1:  # one mistake, one line
+        return f"invalid sweep config{where}: {unique[0]}"
     return f"invalid sweep config{where}:\n  " + "\n  ".join(unique)
 
 

@@ -25,6 +25,8 @@ class FitWindow:
             raise ValueError(f"skip_first must be >= 0, got {self.skip_first}")
         if self.last is not None and self.last < 1:
             raise ValueError(f"last must be >= 1, got {self.last}")
+        if self.m_min is not None and self.m_max is not None and self.m_min > self.m_max:
+            raise ValueError(f"m_min ({self.m_min:g}) is larger than m_max ({self.m_max:g}): no width fits")
 
     def mask(self, m: np.ndarray) -> np.ndarray:
         """Boolean mask of the points of `m` inside the window."""

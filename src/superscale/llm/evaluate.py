@@ -21,8 +21,10 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
+from superscale._checks import read_text
 from superscale.llm.catalog import find_model
 from superscale.llm.locate import config_context_length
+from superscale.llm.read import check_json_files
 from superscale.llm.source import source_label
 
 log = logging.getLogger(__name__)
@@ -144,6 +146,8 @@ def _local_files(model_source: str) -> tuple[str, dict[str, Any]] | None:
         return None
     if path.suffix == ".gguf":
         return str(path.parent), {"gguf_file": path.name}
+    if path.is_dir():
+        check_json_files(path)  # a damaged config or tokenizer file is named before transformers reads it
     ggufs = sorted(path.glob("*.gguf")) if path.is_dir() and not (path / "config.json").is_file() else []
     if len(ggufs) == 1:
         return str(path), {"gguf_file": ggufs[0].name}
@@ -225,7 +229,7 @@ def evaluate_file(
     path = Path(text_file)
     if not path.is_file():
         raise FileNotFoundError(f"text file {str(path)!r} does not exist")
-    samples = segment_text(path.read_text(encoding="utf-8"), min_words=min_words, mode=mode)
+    samples = segment_text(read_text(path), min_words=min_words, mode=mode)  # non-UTF-8: named
     if max_samples is not None:
         samples = samples[:max_samples]
     if not samples:

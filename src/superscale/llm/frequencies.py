@@ -39,10 +39,15 @@ def tokenizer_encoder(name_or_path: str) -> Encoder:
     """`tokenizer.encode(text, add_special_tokens=False)` of any transformers tokenizer (local or cached)."""
     from transformers import AutoTokenizer
 
+    from superscale.llm.read import check_json_files
+
+    if Path(name_or_path).is_dir():
+        check_json_files(Path(name_or_path))  # a damaged file is named, not "Expecting value: line 1"
     try:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-    except OSError as exc:
-        raise ValueError(f"cannot load tokenizer {name_or_path!r}: {exc}") from None
+    except Exception as exc:  # OSError, a JSON error, or the tokenizers library's bare Exception
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"cannot load tokenizer {name_or_path!r}: {first}") from None
 
     def encode(text: str) -> Sequence[Hashable]:
         return list(tokenizer.encode(text, add_special_tokens=False))
@@ -73,8 +78,20 @@ def read_corpus(path: str | Path) -> Iterable[str]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"corpus file {str(path)!r} does not exist")
-    with path.open("r", encoding="utf-8", errors="replace") as handle:
-        for line in handle:
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:  # strict: the counts of a binary file or another encoding would be fitted as if words
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(
+                    f"corpus {str(path)!r} is not UTF-8 text (byte {raw[exc.start]:#04x} on line {number}); "
+                    "give a text file, one text per line"
+                ) from None
+            if "\x00" in line:  # valid UTF-8, but no text holds NUL bytes: a binary file
+                raise ValueError(
+                    f"corpus {str(path)!r} is not text (a NUL byte on line {number}); give a text file, one "
+                    "text per line"
+                )
             yield line.rstrip("\r\n")
 
 

@@ -95,6 +95,28 @@ def overlap_row(
     }
 
 
+def check_measurable(W: torch.Tensor, label: str, block_rows: int = 65536) -> None:
+    """Refuse a matrix whose geometry is undefined (ValueError naming `label`): a NaN or ±inf entry makes
+    every overlap NaN, and fewer than two non-zero rows have no directions to compare (an all-zero head
+    would report ⟨cos²⟩·m = 0, "far below random"). Checked in row blocks: a 150k × 8k head stays cheap."""
+    bad_values = bad_rows = nonzero_rows = 0
+    for start in range(0, W.shape[0], block_rows):
+        block = W[start : start + block_rows]
+        finite = torch.isfinite(block)
+        bad_values += int((~finite).sum())
+        bad_rows += int((~finite).any(dim=1).sum())
+        nonzero_rows += int((block != 0).any(dim=1).sum())
+    if bad_values:
+        raise ValueError(
+            f"{label} holds {bad_values:,} non-finite value(s) (NaN or ±inf) in {bad_rows:,} of its "
+            f"{W.shape[0]:,} rows: its geometry is undefined (a diverged or damaged checkpoint?)"
+        )
+    if nonzero_rows < 2:
+        raise ValueError(
+            f"{label} has {nonzero_rows} non-zero row(s) of {W.shape[0]:,}: no directions to measure"
+        )
+
+
 def measure_geometry(
     emb: Unembedding,
     method: Method = "auto",
@@ -109,6 +131,7 @@ def measure_geometry(
 ) -> dict[str, Any]:
     """One geometry-table row (GEOMETRY_COLUMNS) for the unembedding `emb`."""
     nan = float("nan")
+    check_measurable(emb.W, f"the unembedding {emb.tensor!r} of {emb.model}")
     run_device = torch.device(device) if device is not None else default_device()
     W = emb.W
     n_rows, m = emb.n_rows, emb.m
@@ -171,6 +194,8 @@ def verdict_vs_inv_m(cos2_times_m: float, cos2_times_m_centered: float) -> str:
     offset shared by every row, which inflates all overlaps alike), and saying which was used."""
     use_centered = not math.isnan(cos2_times_m_centered)
     ratio = cos2_times_m_centered if use_centered else cos2_times_m
+    if not math.isfinite(ratio):  # no verdict on a number that is not one
+        raise ValueError(f"⟨cos²⟩·m = {ratio} is not a finite number: no verdict against 1/m")
     basis = "centred rows" if use_centered else "raw rows"
     if 0.5 <= ratio <= 2:
         return f"{basis}: ⟨cos²⟩ = {ratio:.3g}/m, within 2× of random directions (1/m)"

@@ -7,7 +7,6 @@ config, the tokenizer files, the index and the one shard holding the unembedding
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -25,6 +24,7 @@ from superscale.llm.read import (
     Shape,
     _index_weight_map,
     bin_shapes,
+    read_json,
     safetensors_shapes,
     tokenizer_size,
 )
@@ -150,8 +150,7 @@ def open_hub_checkpoint(
     """Index a hub checkpoint, fetching only small files now; the weight shard is fetched when read."""
     fetcher = _Fetcher(repo_id, revision, cache_dir, timeout)
     config_path = fetch_config(fetcher)
-    with config_path.open("r", encoding="utf-8") as handle:
-        config = json.load(handle)
+    config = read_json(config_path)
     snapshot = config_path.parent
     for name in TOKENIZER_FILES:
         fetcher.optional(name)
@@ -163,8 +162,7 @@ def open_hub_checkpoint(
         if (path := fetcher.optional(filename)) is None:
             continue
         if filename.endswith(".json"):
-            with path.open("r", encoding="utf-8") as handle:
-                files = _index_weight_map(json.load(handle), path)
+            files = _index_weight_map(read_json(path), path)
             shapes = dict.fromkeys(files)  # names suffice to locate; shapes come with the shard we read
         else:
             shapes = dict(safetensors_shapes(path) if filename == SAFETENSORS_SINGLE else bin_shapes(path))

@@ -15,11 +15,12 @@ import logging
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import torch
 
+from superscale._checks import read_text
 from superscale.llm.gguf_read import gguf_index, read_gguf_tensor
 from superscale.llm.safetensors_header import header_shapes, read_rows
 from superscale.store.safetensors_check import check_safetensors
@@ -51,10 +52,43 @@ class Checkpoint:
     tokenizer_size: int | None = None
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    with path.open("r", encoding="utf-8") as handle:
-        data: dict[str, Any] = json.load(handle)
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from `path`; ValueError naming the file when it is not UTF-8, not JSON, or not an
+    object (a checkpoint's config.json, index, vocab.json)."""
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{str(path)!r} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{str(path)!r} is not a JSON object (it holds a {type(data).__name__})")
     return data
+
+
+# the JSON files transformers reads from a model or tokenizer folder
+MODEL_JSON_FILES = (
+    CONFIG_FILE, "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+    "special_tokens_map.json", "vocab.json", "added_tokens.json",
+)  # fmt: skip
+
+
+def check_json_files(folder: Path) -> None:
+    """Read every JSON file transformers will read from `folder`, so a damaged one is named (transformers
+    reports "Expecting value: line 1 column 1" without saying which file)."""
+    for name in MODEL_JSON_FILES:
+        if (Path(folder) / name).is_file():
+            read_json(Path(folder) / name)
+
+
+def contained_name(name: Any, where: Path | str) -> str:
+    """`name` when it names a file inside the checkpoint's folder (relative, no `..`); ValueError naming
+    `where` (the index that listed it) otherwise, so an index cannot make us open `/etc/passwd`."""
+    text = name if isinstance(name, str) else ""
+    parts = PurePosixPath(text.replace("\\", "/")).parts
+    if not text or PurePosixPath(text).is_absolute() or PureWindowsPath(text).is_absolute() or ".." in parts:
+        raise ValueError(
+            f"{where} lists the weights file {name!r}, which is not a file inside the checkpoint"
+        )
+    return text
 
 
 def safetensors_shapes(path: Path) -> dict[str, Shape]:
@@ -98,15 +132,22 @@ def tokenizer_size(folder: Path) -> int | None:
     if (folder / "tokenizer.json").is_file():
         from tokenizers import Tokenizer  # shipped with transformers; imported only when a tokenizer exists
 
-        return int(Tokenizer.from_file(str(folder / "tokenizer.json")).get_vocab_size(with_added_tokens=True))
+        file = folder / "tokenizer.json"
+        try:
+            return int(Tokenizer.from_file(str(file)).get_vocab_size(with_added_tokens=True))
+        except Exception as exc:  # the tokenizers library raises a bare Exception for a malformed file
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ValueError(
+                f"{str(file)!r} is not a readable tokenizer ({first}); fix or remove it, or pass --vocab-size"
+            ) from None
     base: set[str] = set()
     if (folder / "vocab.json").is_file():
-        base = set(_read_json(folder / "vocab.json"))
+        base = set(read_json(folder / "vocab.json"))
     elif (folder / "vocab.txt").is_file():
-        base = set(folder.joinpath("vocab.txt").read_text(encoding="utf-8").splitlines())
+        base = set(read_text(folder / "vocab.txt").splitlines())
     else:
         return None
-    added = _read_json(folder / "added_tokens.json") if (folder / "added_tokens.json").is_file() else {}
+    added = read_json(folder / "added_tokens.json") if (folder / "added_tokens.json").is_file() else {}
     return len(base | set(added))
 
 
@@ -114,7 +155,7 @@ def _index_weight_map(index: dict[str, Any], where: Path | str) -> dict[str, str
     weight_map = index.get("weight_map")
     if not isinstance(weight_map, dict) or not weight_map:
         raise ValueError(f"{where} is not a checkpoint index (no weight_map)")
-    return {str(k): str(v) for k, v in weight_map.items()}
+    return {str(k): contained_name(v, where) for k, v in weight_map.items()}
 
 
 def open_local_checkpoint(path: Path) -> Checkpoint:
@@ -126,7 +167,7 @@ def open_local_checkpoint(path: Path) -> Checkpoint:
     if path.suffix == ".gguf" or (len(ggufs) == 1 and not any(path.glob("*.safetensors"))):
         return open_gguf_checkpoint(path if path.suffix == ".gguf" else ggufs[0])
     folder = path if path.is_dir() else path.parent
-    config = _read_json(folder / CONFIG_FILE) if (folder / CONFIG_FILE).is_file() else {}
+    config = read_json(folder / CONFIG_FILE) if (folder / CONFIG_FILE).is_file() else {}
 
     def local(name: str) -> Path:
         return folder / name
@@ -136,19 +177,19 @@ def open_local_checkpoint(path: Path) -> Checkpoint:
     if path.is_dir():
         shards = sorted(p.name for p in path.glob("*.safetensors"))
         if (path / SAFETENSORS_INDEX).is_file():
-            files = _index_weight_map(_read_json(path / SAFETENSORS_INDEX), path / SAFETENSORS_INDEX)
+            files = _index_weight_map(read_json(path / SAFETENSORS_INDEX), path / SAFETENSORS_INDEX)
             shapes = _shapes_of(files, local, safetensors_shapes)
         elif shards:
             files, shapes = _scan(shards, local, safetensors_shapes)
         elif (path / BIN_INDEX).is_file():
-            files = _index_weight_map(_read_json(path / BIN_INDEX), path / BIN_INDEX)
+            files = _index_weight_map(read_json(path / BIN_INDEX), path / BIN_INDEX)
             shapes = dict.fromkeys(files)  # shapes come when the one needed shard is opened
         elif bins := sorted(p.name for p in path.glob("*.bin") if p.name != "training_args.bin"):
             files, shapes = _scan(bins, local, bin_shapes)
         else:
             raise FileNotFoundError(f"no .safetensors, .bin or .gguf weights in directory {str(path)!r}")
     elif path.name.endswith(".json"):
-        files = _index_weight_map(_read_json(path), path)
+        files = _index_weight_map(read_json(path), path)
         is_bin = any(f.endswith(".bin") for f in files.values())
         shapes = dict.fromkeys(files) if is_bin else _shapes_of(files, local, safetensors_shapes)
     elif path.suffix == ".safetensors":

@@ -24,7 +24,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
     _check_suffix(path)
     if not path.is_file():
         raise FileNotFoundError(f"table {str(path)!r} does not exist")
-    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except (ValueError, pa.ArrowException, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]  # UTF-8, CSV or Parquet errors
+        kind = "Parquet" if path.suffix == ".parquet" else "CSV"
+        raise ValueError(f"table {str(path)!r} cannot be read as {kind}: {first}") from None
 
 
 def table_bytes(table: pd.DataFrame, suffix: str) -> bytes:

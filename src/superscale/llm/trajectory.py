@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from superscale.store.atomic import write_bytes_atomic
@@ -46,6 +47,9 @@ def trajectory_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "checkpoint-500 (revision or directory)"
         )
     frame = frame[TRAJECTORY_COLUMNS].astype({"step": "int64"})
+    unmeasured = frame.loc[~np.isfinite(frame["cos2_times_m"].astype(float)), "model"].tolist()
+    if unmeasured:  # a NaN row would be plotted as a gap and written as if measured
+        raise ValueError(f"⟨cos²⟩·m is not finite for {', '.join(map(str, unmeasured))}: nothing is written")
     if frame["step"].duplicated().any():
         raise ValueError(f"two checkpoints share a step: {sorted(frame['step'][frame['step'].duplicated()])}")
     return frame.sort_values("step").reset_index(drop=True)

@@ -17,7 +17,6 @@ from shards/ whenever they are behind, and readers fall back to shards/ meanwhil
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import cached_property
 from pathlib import Path
@@ -28,15 +27,20 @@ import pandas as pd
 from superscale._checks import read_text
 from superscale.store import schema
 from superscale.store.archive import dropped_runs
+from superscale.store.lock import writer_gone
+from superscale.store.manifest import read_manifest
 from superscale.store.provenance import versions
 from superscale.store.safetensors_check import open_safetensors
+from superscale.store.tables import DamagedTable, empty_frame, file_problem, read_table, weights_file
 
 if TYPE_CHECKING:  # torch loads with the first weights read or written: `superscale ls` stays light
     import torch
 
-__all__ = ["Store", "StoreTable", "load", "open_store", "versions"]
+__all__ = ["DamagedTable", "Store", "StoreTable", "load", "open_store", "versions"]
 
 log = logging.getLogger(__name__)
+
+_MERGED = {"runs": schema.RUNS_FILE, "curves": schema.CURVES_FILE}
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -59,6 +63,7 @@ class Store:
         self.path = Path(path)
         if not (self.path / schema.SWEEP_FILE).is_file():
             raise FileNotFoundError(f"{str(self.path)!r} is not a superscale store (no {schema.SWEEP_FILE})")
+        self._damage: dict[str, str] = {}  # what the readers found damaged and worked around, by part
 
     @cached_property
     def config(self) -> dict[str, Any]:
@@ -75,15 +80,9 @@ class Store:
 
     @cached_property
     def manifest(self) -> dict[str, Any]:
-        """The manifest; a damaged one reads as empty with a "damaged" reason (shards/ hold the data)."""
-        file = self.path / schema.MANIFEST_FILE
-        try:
-            manifest = json.loads(read_text(file)) if file.is_file() else {"shards": {}}
-        except ValueError as exc:  # JSONDecodeError and non-UTF-8 bytes both
-            return {"shards": {}, "damaged": f"{schema.MANIFEST_FILE} unreadable: {exc}"}
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("shards", {}), dict):
-            return {"shards": {}, "damaged": f"{schema.MANIFEST_FILE} is not a superscale manifest"}
-        return manifest
+        """The manifest, every field checked (store.manifest); a damaged one carries a "damaged" reason and
+        keeps what is sound (shards/ hold the data)."""
+        return read_manifest(self.path / schema.MANIFEST_FILE)
 
     def done_shards(self) -> list[str]:
         """Shards whose rows are on disk, in plan order where the manifest knows it."""
@@ -92,34 +91,87 @@ class Store:
         order = [s for s in self.manifest.get("shard_order", []) if s in found]
         return order + sorted(found - set(order))
 
-    def _table(self, name: str, merged: str) -> pd.DataFrame:
-        merged_file = self.path / merged
+    def _sources(self, view: str) -> tuple[list[Path], list[Path] | None]:
+        """The files holding the rows of `view` ("runs" or "curves"), and the shards' files to read instead
+        should the merged table prove damaged (None when they do not hold every row).
+
+        The merged table is read when it holds every shard on disk; shards/ while it is behind. A merged
+        table whose shards/ files are gone (deleted to save space) still holds their rows.
+        """
+        merged_file = self.path / _MERGED[view]
         done = self.done_shards()
-        if merged_file.is_file() and self.manifest.get("merged_shards") == done:
-            return pd.read_parquet(merged_file)
-        frames = [pd.read_parquet(schema.shard_table_path(self.path, s, name)) for s in done]
-        frames = [f for f in frames if len(f)]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        merged = self.manifest.get("merged_shards", [])
+        shards = [schema.shard_table_path(self.path, s, view) for s in done]
+        if not merged_file.is_file() or not set(done) <= set(merged):
+            return shards, None
+        lost = [s for s in merged if s not in set(done)]
+        if lost:
+            self._damage["shards"] = (
+                f"{schema.SHARDS_DIR}/ lacks {len(lost)} of the {len(merged)} merged shard(s), whose rows "
+                f"are read from {schema.RUNS_FILE}; `superscale run` restores them"
+            )
+        fallback = shards if done and not lost else None  # shards/ holds every merged row
+        problem = file_problem(merged_file, view)
+        if not problem:
+            return [merged_file], fallback
+        if fallback is None:
+            raise DamagedTable(merged_file, f"{problem}; shards/ does not hold all of its rows")
+        self._note_fallback(merged_file, problem)
+        return fallback, None
+
+    def _note_fallback(self, merged_file: Path, problem: str, read_instead: bool = True) -> None:
+        instead = f"; its rows are read from {schema.SHARDS_DIR}/ (`superscale run` rewrites it)"
+        self._damage[merged_file.name] = f"{merged_file.name}: {problem}{instead if read_instead else ''}"
+
+    def _table(self, view: str) -> pd.DataFrame:
+        merged_file = self.path / _MERGED[view]
+        files, fallback = self._sources(view)
+        try:
+            try:
+                frames = [read_table(f, view) for f in files]
+            except DamagedTable as exc:
+                if fallback is None:
+                    raise
+                self._note_fallback(exc.path, exc.reason)
+                frames = [read_table(f, view) for f in fallback]
+        except DamagedTable as exc:
+            if merged_file.name in self._damage:  # shards/ was the way round a damaged merged table: not so
+                problem = self._damage[merged_file.name].split("; its rows are read")[0]
+                self._damage[merged_file.name] = problem
+            if exc.path.parent.name == schema.SHARDS_DIR:
+                raise DamagedTable(exc.path, f"{exc.reason}; `superscale run` retrains that shard") from None
+            raise
+        rows = [f for f in frames if len(f)]
+        if rows:
+            return pd.concat(rows, ignore_index=True) if len(rows) > 1 else rows[0]
+        return frames[0] if frames else empty_frame(view)  # no rows: the columns still there
 
     @cached_property
     def runs(self) -> StoreTable:
         """`store.runs()`: one row per trained model (columns: superscale.store.schema + provenance)."""
-        return StoreTable(self._table("runs", schema.RUNS_FILE))
+        return StoreTable(self._table("runs"))
 
     @cached_property
     def curves(self) -> StoreTable:
         """`store.curves()`: loss every k steps per run: run_id, step, loss (summed scale)."""
-        return StoreTable(self._table("curves", schema.CURVES_FILE))
+        return StoreTable(self._table("curves"))
+
+    def _derived(self, name: str, kind: str) -> pd.DataFrame | None:
+        file = self.path / name
+        if not file.is_file():
+            return None
+        try:
+            return read_table(file, kind)
+        except DamagedTable as exc:
+            raise ValueError(f"{exc}; `superscale analyze --force {str(self.path)!r}` rewrites it") from None
 
     def metrics(self) -> pd.DataFrame | None:
         """One row per analysed run (`superscale analyze`), None before the analysis."""
-        file = self.path / schema.METRICS_FILE
-        return pd.read_parquet(file) if file.is_file() else None
+        return self._derived(schema.METRICS_FILE, "metrics")
 
     def fits(self) -> pd.DataFrame | None:
         """The α_m fits per group, kind and scope (`superscale analyze`), None before the analysis."""
-        file = self.path / schema.FITS_FILE
-        return pd.read_parquet(file) if file.is_file() else None
+        return self._derived(schema.FITS_FILE, "fits")
 
     def __repr__(self) -> str:
         s = self.summary()
@@ -132,8 +184,7 @@ class Store:
         """A table `superscale analyze` added (a file name in schema.EXTRA_TABLES), None when absent."""
         if name not in schema.EXTRA_TABLES:
             raise ValueError(f"{name!r} is not a store table; known: {', '.join(schema.EXTRA_TABLES)}")
-        file = self.path / name
-        return pd.read_parquet(file) if file.is_file() else None
+        return self._derived(name, name.removesuffix(".parquet"))
 
     def _row(self, run_id: str) -> pd.Series:
         rows = self.runs[self.runs[schema.RUN_ID] == run_id] if len(self.runs) else self.runs
@@ -148,7 +199,7 @@ class Store:
 
         row = self._row(run_id)
         if row[schema.STATUS] != "done":
-            raise ValueError(f"run {run_id!r} has no weights: it failed ({row[schema.ERROR]})")
+            raise ValueError(f"run {run_id!r} has no weights: it failed ({row.get(schema.ERROR, '')})")
         shard = row[schema.SHARD_ID]
         if run_id in dropped_runs(self.path):
             raise FileNotFoundError(
@@ -156,7 +207,7 @@ class Store:
                 f"metrics and row norms are); retrain them exactly: superscale weights restore "
                 f"{self.path!s} --shard {shard}"
             )
-        file = self.path / schema.WEIGHTS_DIR / f"{shard}.safetensors"
+        file = weights_file(self.path, shard)  # a checked name: never a path out of the store
         if not file.is_file():
             raise FileNotFoundError(f"no weights for run {run_id!r} (missing {str(file)!r})")
         prefix = schema.weight_key(run_id, "")
@@ -188,20 +239,29 @@ class Store:
         return run.probs()
 
     def summary(self) -> dict[str, Any]:
-        """What `superscale ls/show` print: progress, failures, time, devices, versions."""
-        runs, manifest = self.runs, self.manifest
+        """What `superscale ls/show` print: progress, failures, time, devices, versions. A damaged part is
+        named in the status ("damaged (reason)"), never raised: `ls` of many stores shows every one."""
+        manifest = self.manifest
+        try:
+            runs: pd.DataFrame = self.runs
+            unreadable = ""
+        except DamagedTable as exc:
+            runs, unreadable = empty_frame("runs"), f"{exc.path.name}: {exc.reason}"
         shards = manifest.get("shards", {})
-        status = runs[schema.STATUS] if len(runs) else pd.Series([], dtype=str)
-        damaged = manifest.get("damaged")
+        status = runs[schema.STATUS]
+        reasons = [r for r in (manifest.get("damaged"), unreadable, *self._damage.values()) if r]
+        state = manifest.get("status", "unknown")
+        if state == "running" and writer_gone(self.path):  # kill -9, a lost machine: nobody holds it
+            state = "interrupted (process gone)"
         return {
             "path": str(self.path),
             "name": manifest.get("name") or self.config.get("name", ""),
-            "status": f"damaged ({damaged})" if damaged else manifest.get("status", "unknown"),
+            "status": f"damaged ({'; '.join(reasons)})" if reasons else state,
             "config_hash": manifest.get("config_hash", ""),
             "runs_done": int((status == "done").sum()),
             "runs_failed": int((status == "failed").sum()),
             "runs_total": int(manifest.get("n_runs", len(runs))),
-            "shards_done": len(shards),
+            "shards_done": len(set(shards) | set(self.done_shards())),
             "shards_total": int(manifest.get("n_shards", len(shards))),
             "train_seconds": float(sum(s.get("seconds", 0.0) for s in shards.values())),
             "devices": sorted({str(s["device"]) for s in shards.values() if "device" in s}),
@@ -221,56 +281,22 @@ class Store:
             ],
         }
 
-    def _view_files(self) -> dict[str, list[Path]]:
-        """view name → the Parquet files it reads (shards/ while the merged tables are behind)."""
-        done = self.done_shards()
-        fresh = self.manifest.get("merged_shards") == done
-        files: dict[str, list[Path]] = {}
-        for view, merged in (("runs", schema.RUNS_FILE), ("curves", schema.CURVES_FILE)):
-            if fresh and (self.path / merged).is_file():
-                files[view] = [self.path / merged]
-            else:
-                files[view] = [schema.shard_table_path(self.path, s, view) for s in done]
+    def view_files(self) -> dict[str, list[Path]]:
+        """view name → the Parquet files it reads (shards/ while the merged tables are behind); runs and
+        curves are always there, with no files when nothing finished."""
+        files: dict[str, list[Path]] = {view: self._sources(view)[0] for view in _MERGED}
         extra = [(name.removesuffix(".parquet"), name) for name in schema.EXTRA_TABLES]
         for view, name in [("metrics", schema.METRICS_FILE), ("fits", schema.FITS_FILE), *extra]:
-            files[view] = [self.path / name] if (self.path / name).is_file() else []
-        return {view: paths for view, paths in files.items() if paths}
+            if (self.path / name).is_file():
+                files[view] = [self.path / name]
+        return files
 
     def query(self, sql: str) -> pd.DataFrame:
-        """Run read-only DuckDB SQL over views runs, curves, metrics, fits and the extra tables present.
+        """Run read-only DuckDB SQL over views runs, curves, metrics, fits and the extra tables present
+        (`superscale.store.query`: Arrow scans the files, DuckDB gets no file system)."""
+        from superscale.store.query import query_store
 
-        The views are Arrow datasets over the store's Parquet files, scanned by Arrow; DuckDB itself gets
-        no file system (`enable_external_access = false`, then the configuration is locked), so COPY,
-        ATTACH, EXPORT, read_csv/read_text of other files and INSTALL/LOAD of extensions are refused.
-        """
-        import duckdb
-        import pyarrow as pa
-        import pyarrow.dataset as ds
-        import pyarrow.parquet as pq
-
-        con = duckdb.connect(config=_SANDBOX)
-        try:
-            for view, files in self._view_files().items():
-                unified = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
-                con.register(view, ds.dataset([str(f) for f in files], schema=unified, format="parquet"))
-            return con.execute(sql).df()
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ValueError(
-                f"query failed (queries are read-only over the store's tables): {first}"
-            ) from None
-        finally:
-            con.close()
-
-
-# DuckDB settings of `Store.query`: no files, no extensions, no Python variables as tables, locked
-_SANDBOX: dict[str, str | bool | int | float | list[str]] = {
-    "enable_external_access": False,
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-    "python_enable_replacements": False,
-    "lock_configuration": True,
-}
+        return query_store(self, sql)
 
 
 def open_store(path: str | Path) -> Store:

@@ -3,15 +3,14 @@
 The crash protocol is described in `superscale.store`; this module implements the writing side of it.
 A damaged `sweep.toml` or `manifest.json` is rebuilt from `shards/` when every finished shard belongs to
 the config being run (shard ids are digests of their run ids), and a store with no finished shard is
-replaced without `--force`: there is nothing in it to lose.
+replaced without `--force`: there is nothing in it to lose. A shard whose rows file is damaged retrains; a
+shard whose shards/ files are gone but whose rows are in the merged tables gets them back from there. A
+directory holding other files and no store is refused: a sweep never mixes its files into someone's data.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
-import os
 import shutil
 import time
 from pathlib import Path
@@ -30,21 +29,34 @@ from superscale.store.atomic import (
     write_parquet_atomic,
     write_weights_atomic,
 )
+from superscale.store.lock import StoreBusyError, acquire_lock, release_lock
+from superscale.store.manifest import read_manifest
 from superscale.store.provenance import versions
 from superscale.store.safetensors_check import check_safetensors
+from superscale.store.tables import DamagedTable, check_shard_id, empty_frame, read_table, weights_file
 
-__all__ = ["StoreBusyError", "StoreWriter"]
+__all__ = ["StoreBusyError", "StoreWriter", "acquire_lock", "release_lock"]
 
 log = logging.getLogger(__name__)
-
-
-class StoreBusyError(FileExistsError):
-    """Another process holds the store's lock."""
-
 
 _OWN_FILES = (schema.SWEEP_FILE, schema.MANIFEST_FILE, schema.RUNS_FILE, schema.CURVES_FILE)
 _DERIVED = (schema.METRICS_FILE, schema.FITS_FILE, *schema.EXTRA_TABLES)
 _OWN_DIRS = (schema.WEIGHTS_DIR, schema.SHARDS_DIR, schema.REPORT_DIR)
+_MARKS = (schema.SWEEP_FILE, schema.MANIFEST_FILE, schema.SHARDS_DIR)  # what makes a directory a store
+
+
+def _refuse_foreign_directory(path: Path) -> None:
+    """A directory with files of its own and no store in it is not a place to write one (its files would
+    mix with the store's and `--force` would then delete some of them)."""
+    if not path.is_dir() or any((path / mark).exists() for mark in _MARKS):
+        return
+    own = {*_OWN_FILES, *_DERIVED, *_OWN_DIRS, schema.LOCK_FILE}
+    foreign = sorted(p.name for p in path.iterdir() if p.name not in own and TMP_MARK not in p.name)
+    if foreign:
+        raise ValueError(
+            f"--out {str(path)!r} holds other files (e.g. {foreign[0]!r}) and no superscale store; "
+            "choose a new or empty directory"
+        )
 
 
 class StoreWriter:
@@ -56,6 +68,7 @@ class StoreWriter:
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise NotADirectoryError(f"--out {str(self.path)!r} exists and is not a directory")
+        _refuse_foreign_directory(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock_fh = self._acquire_lock()
         try:
@@ -88,6 +101,7 @@ class StoreWriter:
     def _prepare(self, force: bool, shard_order: list[str]) -> None:
         sweep_file = self.path / schema.SWEEP_FILE
         header = f"superscale sweep {self.config.name!r}, config hash {self.hash}"
+        self._restore_shards_from_merged()  # before anything counts finished shards
         finished = self._shard_files()
         if sweep_file.is_file():
             try:
@@ -141,11 +155,34 @@ class StoreWriter:
         """True when every finished shard belongs to this config (and the manifest, if readable, agrees)."""
         if not finished <= set(shard_order):
             return False
+        return bool(
+            read_manifest(self.path / schema.MANIFEST_FILE).get("config_hash", self.hash) == self.hash
+        )
+
+    def _restore_shards_from_merged(self) -> None:
+        """Write back the shards/ files of merged shards that lost them (deleted to save space, say) from
+        runs.parquet and curves.parquet, so they count as finished instead of retraining."""
+        merged = read_manifest(self.path / schema.MANIFEST_FILE).get("merged_shards", [])
+        have = self._shard_files()
+        lost = [s for s in merged if s not in have]
+        if not lost or not (self.path / schema.RUNS_FILE).is_file():
+            return
         try:
-            manifest = json.loads((self.path / schema.MANIFEST_FILE).read_text())
-            return manifest.get("config_hash", self.hash) == self.hash
-        except (OSError, ValueError, AttributeError):
-            return True
+            runs = read_table(self.path / schema.RUNS_FILE, "runs")
+            curves = read_table(self.path / schema.CURVES_FILE, "curves")
+        except (DamagedTable, FileNotFoundError) as exc:
+            log.warning(
+                "cannot restore %d shard(s) from the merged tables (%s); they retrain", len(lost), exc
+            )
+            return
+        for shard_id in lost:
+            rows = runs[runs[schema.SHARD_ID] == check_shard_id(shard_id)].reset_index(drop=True)
+            if not len(rows):
+                continue
+            shard_curves = curves[curves[schema.RUN_ID].isin(set(rows[schema.RUN_ID]))].reset_index(drop=True)
+            write_parquet_atomic(shard_curves, schema.shard_table_path(self.path, shard_id, "curves"))
+            write_parquet_atomic(rows, schema.shard_table_path(self.path, shard_id, "runs"))
+        log.warning("restored the shards/ files of %d shard(s) from the merged tables", len(lost))
 
     def _wipe(self) -> None:
         """Delete the store's own files and nothing else in the directory."""
@@ -162,12 +199,12 @@ class StoreWriter:
     # manifest -----------------------------------------------------------------------------------
     def _load_manifest(self, shard_order: list[str], n_runs: int) -> dict[str, Any]:
         file = self.path / schema.MANIFEST_FILE
-        try:
-            old = json.loads(file.read_text()) if file.is_file() else {}
-            shards: dict[str, Any] = dict(old.get("shards", {}))
-        except (ValueError, AttributeError, TypeError) as exc:  # damaged: rebuilt from shards/
-            log.warning("%s was damaged (%s); rebuilding it from %s/", file, exc, schema.SHARDS_DIR)
-            old, shards = {}, {}
+        old = read_manifest(file)  # fields of the wrong kind dropped: what they held is rebuilt from shards/
+        if "damaged" in old:
+            log.warning(
+                "%s was damaged (%s); rebuilding it from %s/", file, old["damaged"], schema.SHARDS_DIR
+            )
+        shards: dict[str, Any] = dict(old["shards"])
         done = set(self.done_shards())
         # the manifest may lag the files (a crash between rows and manifest) or lead them (never: the
         # manifest is written last); the files are the truth
@@ -191,13 +228,16 @@ class StoreWriter:
 
     def _recovered_info(self, shard_id: str) -> dict[str, Any]:
         """A shard's manifest entry rebuilt from its rows (after a crash, or a damaged manifest)."""
-        rows = pd.read_parquet(schema.shard_table_path(self.path, shard_id, "runs"))
+        rows = read_table(schema.shard_table_path(self.path, shard_id, "runs"), "runs")
         info: dict[str, Any] = {"status": "done", "recovered": True, "n_models": len(rows)}
         if len(rows):
             info["n_failed"] = int((rows[schema.STATUS] == "failed").sum())
-            info["seconds"] = round(float(rows[schema.TRAIN_SECONDS].sum()), 3)
-            info["device"] = str(rows[schema.DEVICE].iloc[0])
-            info["threads"] = int(rows[schema.THREADS].iloc[0])
+            if schema.TRAIN_SECONDS in rows:
+                info["seconds"] = round(float(rows[schema.TRAIN_SECONDS].sum()), 3)
+            if schema.DEVICE in rows:
+                info["device"] = str(rows[schema.DEVICE].iloc[0])
+            if schema.THREADS in rows:
+                info["threads"] = int(rows[schema.THREADS].iloc[0])
         return info
 
     def done_shards(self) -> list[str]:
@@ -207,9 +247,15 @@ class StoreWriter:
         archive = archive_record(self.path)
         for rows in (self.path / schema.SHARDS_DIR).glob("*.runs.parquet"):
             shard_id = rows.name.removesuffix(".runs.parquet")
-            weights = self.path / schema.WEIGHTS_DIR / f"{shard_id}.safetensors"
+            try:  # a damaged rows or curves file (or a stray name) is no finished shard: it retrains
+                table = read_table(rows, "runs")
+                read_table(schema.shard_table_path(self.path, shard_id, "curves"), "curves")
+                weights = weights_file(self.path, shard_id)
+            except (ValueError, FileNotFoundError) as exc:
+                log.warning("shard %s will retrain: %s", shard_id, exc)
+                rows.unlink()
+                continue
             if self.config.output.save_weights:
-                table = pd.read_parquet(rows, columns=[schema.RUN_ID, schema.STATUS])
                 dropped = set(archive.get(shard_id, {}).get("dropped", []))
                 expected = {
                     schema.weight_key(r, "W")
@@ -253,40 +299,16 @@ class StoreWriter:
         """Rebuild runs.parquet and curves.parquet from shards/ (atomically) and set the sweep status."""
         order = [s for s in self.manifest["shard_order"] if s in self.manifest["shards"]]
         for table, name in (("runs", schema.RUNS_FILE), ("curves", schema.CURVES_FILE)):
-            frames = [pd.read_parquet(schema.shard_table_path(self.path, s, table)) for s in order]
-            frames = [f for f in frames if len(f)]
-            merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            frames = [read_table(schema.shard_table_path(self.path, s, table), table) for s in order]
+            rows = [f for f in frames if len(f)]
+            # no rows (every run failed, so no curves): the columns stay, so the table can still be queried
+            merged = (
+                pd.concat(rows, ignore_index=True) if rows else (frames[0] if frames else empty_frame(table))
+            )
             write_parquet_atomic(merged, self.path / name)
         self.manifest["merged_shards"] = order
         self.manifest["status"] = status
         self._write_manifest()
-
-
-def acquire_lock(path: Path) -> Any:
-    """Take the store's write lock (one process writes a store) and record this pid; StoreBusyError if
-    another process holds it."""
-    fh = open(Path(path) / schema.LOCK_FILE, "a+")  # noqa: SIM115 (held until release_lock)
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.seek(0)
-        holder = fh.read().strip() or "unknown"
-        fh.close()
-        raise StoreBusyError(
-            f"store {str(path)!r} is being written by another process (pid {holder}); "
-            "wait for it to finish or stop it"
-        ) from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(f"{os.getpid()}\n")
-    fh.flush()
-    return fh
-
-
-def release_lock(fh: Any) -> None:
-    """Give the lock back (the file stays: deleting it would race with a waiting writer)."""
-    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-    fh.close()
 
 
 def _weights_problem(file: Path, expected: set[str]) -> str:

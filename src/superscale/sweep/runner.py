@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from superscale.config import ExecutionConfig, SweepConfig, execution_with
 from superscale.config.grid import Shard, plan_sweep
-from superscale.config.limits import SweepPlan, check_plan, check_runs, machine_memory, plan_size
+from superscale.config.limits import (
+    SweepPlan,
+    check_plan,
+    check_runs,
+    check_threads,
+    machine_memory,
+    plan_size,
+)
 from superscale.config.presets import resolve_config
 from superscale.store import Store, StoreWriter, open_store, schema
 from superscale.store.provenance import machine, versions
@@ -70,6 +77,8 @@ def run_sweep(
     }
     execution = execution_with(config.execution, overrides)
     config = config.model_copy(update={"execution": execution})
+    if execution.executor == "local":  # a Ray worker's cores are its own machine's
+        check_threads(execution.threads, "--threads" if threads is not None else "execution.threads")
     plan = plan_size(config)  # counted, not expanded: a 1e9-run grid is refused before it fills memory
     check_plan(plan, machine_memory(execution.device), allow_large)
     shards = plan_sweep(config)  # every config error surfaces here, before anything is written

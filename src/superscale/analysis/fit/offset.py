@@ -10,7 +10,7 @@ import numpy as np
 from scipy import optimize
 
 from superscale.analysis.fit._threads import single_thread_blas
-from superscale.analysis.fit.points import as_points
+from superscale.analysis.fit.points import as_points, check_bootstrap, check_distinct
 from superscale.config.window import FitWindow
 
 
@@ -77,12 +77,14 @@ def fit_power_law_offset(
     seed: int = 0,
 ) -> PowerLawOffsetFit:
     """Least squares on ln L − ln(C m^−α + L0) with 0 ≤ L0 < min L, multi-start over L0; needs 4+ points."""
+    check_bootstrap(n_bootstrap)
     window = window or FitWindow()
     ma, la = as_points(m, loss)
     keep = window.mask(ma)
     ma, la = ma[keep], la[keep]
     if ma.size < 4:
         raise ValueError(f"the offset power law has 3 parameters and needs >= 4 points, got {ma.size}")
+    check_distinct(ma, 4, "the offset power law (3 parameters) over m")
     x, y = np.log(ma), np.log(la)
     upper = float(la.min())
     starts = []

@@ -21,6 +21,7 @@ import numpy as np
 from scipy import optimize, special
 
 from superscale.analysis.fit._threads import single_thread_blas
+from superscale.analysis.fit.points import check_bootstrap
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,28 @@ def _grid_starts(
     return np.array([theta for _, theta in candidates[:n_refine]])
 
 
+def _check_identifiable(law: ParametricLaw, logx: Mapping[str, np.ndarray]) -> None:
+    """Enough distinct points for the law's parameters: each covariate takes ≥ 2 values (an exponent of a
+    constant is anything), and the distinct covariate points are at least as many as the parameters.
+    Rows at one width fit any α "confidently"; this refuses them instead."""
+    n_params = len(law.params)
+    for c, values in logx.items():
+        distinct = np.unique(values).size
+        if distinct < 2 or (len(logx) == 1 and distinct < n_params):
+            need = n_params if len(logx) == 1 else 2
+            raise ValueError(
+                f"the {law.name} law has {n_params} parameters ({', '.join(law.params)}) and needs >= {need} "
+                f"distinct values of {c}, got {distinct}"
+            )
+    if logx:
+        points = np.unique(np.column_stack(list(logx.values())), axis=0).shape[0]
+        if points < n_params:
+            raise ValueError(
+                f"the {law.name} law has {n_params} parameters and needs >= {n_params} distinct "
+                f"({', '.join(logx)}) points, got {points}"
+            )
+
+
 @single_thread_blas
 def fit_parametric(
     law: ParametricLaw,
@@ -183,12 +206,16 @@ def fit_parametric(
     y = np.asarray(loss, dtype=np.float64).ravel()
     if not np.all(np.isfinite(y)) or np.any(y <= 0):
         raise ValueError("loss must be finite and > 0")
+    check_bootstrap(n_bootstrap)
     logx = {}
     for c in law.covariates:
         xc = np.asarray(covariates[c], dtype=np.float64).ravel()
-        if xc.shape != y.shape or not np.all(xc > 0):
-            raise ValueError(f"covariate {c!r} must be > 0 with one value per loss, got shape {xc.shape}")
+        if xc.shape != y.shape or not np.all(np.isfinite(xc)) or not np.all(xc > 0):
+            raise ValueError(
+                f"covariate {c!r} must be finite and > 0 with one value per loss, got shape {xc.shape}"
+            )
         logx[c] = np.log(xc)
+    _check_identifiable(law, logx)
     if delta <= 0:
         raise ValueError(f"delta must be > 0, got {delta}")
     if n_refine < 1:

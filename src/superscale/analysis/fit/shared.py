@@ -16,6 +16,7 @@ import numpy as np
 from scipy import optimize
 
 from superscale.analysis.fit._threads import single_thread_blas
+from superscale.analysis.fit.points import check_bootstrap, check_distinct
 
 _ALPHA_GRID = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 
@@ -131,7 +132,9 @@ def fit_shared_exponent(
     if not (x.size == y.size == labels.size):
         raise ValueError(f"m, loss and groups must have equal lengths, got {x.size}, {y.size}, {labels.size}")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise ValueError("m must be > 0 and loss finite")
+        raise ValueError("m must be finite and > 0, and loss finite")
+    check_bootstrap(n_bootstrap)
+    check_distinct(x, 3, "the shared-exponent fit (A, α and the offsets) over m")
     names, codes = np.unique(labels.astype(str), return_inverse=True)
     n_groups = names.size
     n_params = 2 + n_groups
