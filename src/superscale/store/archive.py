@@ -96,8 +96,8 @@ def slim_weights(store: Path, keep: dict[str, str], default: str = "dropped") ->
     import torch
     from safetensors.torch import save
 
+    from superscale.store.lock import acquire_lock, release_lock
     from superscale.store.reader import open_store
-    from superscale.store.writer import acquire_lock, release_lock
 
     if default not in KEEPS or any(v not in KEEPS for v in keep.values()):
         raise ValueError(f"each run's weights must become one of {', '.join(KEEPS)}")

@@ -35,7 +35,7 @@ from superscale.store.provenance import versions
 from superscale.store.safetensors_check import check_safetensors
 from superscale.store.tables import DamagedTable, check_shard_id, empty_frame, read_table, weights_file
 
-__all__ = ["StoreBusyError", "StoreWriter", "acquire_lock", "release_lock"]
+__all__ = ["StoreBusyError", "StoreWriter"]
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from superscale.config.grid import plan_sweep
 from superscale.store import schema
 from superscale.store.archive import archive_record
 from superscale.store.atomic import write_json_atomic, write_weights_atomic
+from superscale.store.lock import acquire_lock, release_lock
 from superscale.store.reader import open_store
 from superscale.store.safetensors_check import open_safetensors
-from superscale.store.writer import acquire_lock, release_lock
 from superscale.sweep.shard import run_shard
 
 __all__ = ["RestoredShard", "restore_weights"]
